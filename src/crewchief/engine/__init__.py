@@ -1,4 +1,5 @@
 """The embedded engine: Qdrant Edge shards plus a catalog, aliases and snapshots."""
+
 from crewchief.engine.engine import Engine
 
 __all__ = ["Engine"]

@@ -1,0 +1,270 @@
+"""One collection: an Edge shard in a generation folder, its status, and background indexing.
+
+On disk (`<data>/collections/<name>/`):
+
+    CURRENT          the name of the live generation, e.g. "gen-000003"
+    gen-000003/      the Edge shard folder (segments/, wal/, edge_config.json)
+
+Indexing never runs `optimize()` in this process (it would hold the GIL for a
+minute).  Instead: flush, copy the shard folder to the next generation (sparse,
+a fraction of a second), let a child process optimize the copy, and meanwhile
+record every update in an op log.  When the child is done, load the copy,
+replay the log in chunks, then under the lock replay the rest, flush, rewrite
+CURRENT (temp + fsync + rename) and swap the handle.  A crash at any moment
+before the CURRENT rewrite restarts on the old generation, whose WAL holds
+every acknowledged write; stray generations are deleted on open.
+
+Status, as Qdrant defines it:
+    green   nothing to do
+    yellow  an index build is running
+    grey    unindexed vectors above the indexing threshold and no build running
+    red     the last build or the load failed (optimizer_status carries the error)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import qdrant_edge as edge
+from qdrant_client import models
+
+from crewchief.engine.config import edge_config, vector_sizes
+from crewchief.errors import EngineFailure
+from crewchief.fsutil import atomic_write_bytes, remove_tree, sparse_copy
+
+T = TypeVar("T")
+REPLAY_CHUNK = 256
+
+
+@dataclass
+class BuildRecord:
+    """The last index build: when, how long, and how it ended."""
+
+    started: float
+    finished: float | None = None
+    error: str | None = None
+    changed: bool | None = None
+
+
+class Collection:
+    def __init__(self, name: str, root: Path, config: models.CollectionConfig) -> None:
+        self.name = name
+        self.root = root
+        self.config = config
+        self.sizes = vector_sizes(config)
+        self._lock = threading.RLock()
+        self._shard: edge.EdgeShard | None = None
+        self._generation = ""
+        self._oplog: list[edge.UpdateOperation] | None = None
+        self._builder: threading.Thread | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self.last_build: BuildRecord | None = None
+        self.load_error: str | None = None
+        # Unindexed vectors left by the last build: a build that could not index them
+        # is not re-triggered until more arrive (no endless no-op rebuilds).
+        self._unindexed_floor = 0
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, name: str, root: Path, config: models.CollectionConfig) -> Collection:
+        col = cls(name, root, config)
+        root.mkdir(parents=True)
+        gen = "gen-000001"
+        col._shard = edge.EdgeShard.create(str(root / gen), edge_config(config))
+        col._generation = gen
+        atomic_write_bytes(root / "CURRENT", gen.encode())
+        return col
+
+    @classmethod
+    def open(cls, name: str, root: Path, config: models.CollectionConfig) -> Collection:
+        """Load the live generation; a failure leaves the collection red, not the engine down."""
+        col = cls(name, root, config)
+        try:
+            gen = (root / "CURRENT").read_text().strip()
+            for stray in root.glob("gen-*"):
+                if stray.name != gen:
+                    remove_tree(stray)  # an interrupted build or swap
+            col._shard = edge.EdgeShard.load(str(root / gen))
+            col._generation = gen
+        except Exception as exc:  # the engine reports any load failure as red status
+            col.load_error = f"load failed: {exc}"
+        return col
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._shard is not None:
+                self._shard.flush()
+
+    def close(self) -> None:
+        """Flush and close; a running index build is abandoned (its copy is removed)."""
+        proc, builder = self._proc, self._builder
+        if proc is not None:
+            proc.kill()
+        if builder is not None:
+            builder.join()
+        with self._lock:
+            if self._shard is not None:
+                self._shard.flush()
+                self._shard.close()
+                self._shard = None
+
+    @property
+    def shard_dir(self) -> Path:
+        return self.root / self._generation
+
+    # -- access ----------------------------------------------------------------------------------
+
+    def read(self, fn: Callable[[edge.EdgeShard], T]) -> T:
+        with self._lock:
+            return fn(self._live())
+
+    def update(self, op: edge.UpdateOperation, auto_optimize: bool = True) -> None:
+        with self._lock:
+            shard = self._live()
+            try:
+                shard.update(op)
+            except Exception as exc:
+                raise EngineFailure(f"Update failed: {exc}") from exc
+            if self._oplog is not None:
+                self._oplog.append(op)
+        if auto_optimize and self.needs_index():
+            self.start_build()
+
+    def _live(self) -> edge.EdgeShard:
+        if self._shard is None:
+            raise EngineFailure(
+                f"Collection `{self.name}` is not available: {self.load_error or 'closed'}",
+                hint=f"Restore it from a snapshot: crewchief snapshot list {self.name}",
+            )
+        return self._shard
+
+    def copy_flushed(self, dst: Path) -> None:
+        """Copy the live shard folder (flushed, writes paused during the copy) to `dst`."""
+        with self._lock:
+            shard = self._live()
+            shard.flush()
+            sparse_copy(self.shard_dir, dst)
+
+    # -- status ----------------------------------------------------------------------------------
+
+    def counts(self) -> tuple[int, int, int, dict[str, Any]]:
+        """(points, indexed vectors, segments, payload schema) straight from the shard."""
+        info = self.read(lambda s: s.info())
+        return (
+            info.points_count,
+            info.indexed_vectors_count,
+            info.segments_count,
+            info.payload_schema,
+        )
+
+    def unindexed(self) -> int:
+        points, indexed, _segments, _schema = self.counts()
+        return max(0, points * len(self.sizes) - indexed)
+
+    def needs_index(self) -> bool:
+        """Unindexed vectors above the indexing threshold (KB, as in Qdrant) and new since
+        the last build."""
+        threshold_kb = self.config.optimizer_config.indexing_threshold
+        if self._shard is None or self.building or not threshold_kb:
+            return False
+        unindexed = self.unindexed()
+        dim = sum(self.sizes.values()) / len(self.sizes)
+        return unindexed > self._unindexed_floor and unindexed * dim * 4 / 1024 >= threshold_kb
+
+    @property
+    def building(self) -> bool:
+        return self._builder is not None
+
+    def status(self) -> tuple[models.CollectionStatus, str | None]:
+        """(status, error) as Qdrant reports it in CollectionInfo."""
+        if self.load_error:
+            return models.CollectionStatus.RED, self.load_error
+        if self.last_build is not None and self.last_build.error:
+            return models.CollectionStatus.RED, self.last_build.error
+        if self.building:
+            return models.CollectionStatus.YELLOW, None
+        if self.needs_index():
+            return models.CollectionStatus.GREY, None
+        return models.CollectionStatus.GREEN, None
+
+    # -- background index build --------------------------------------------------------------------
+
+    def start_build(self) -> threading.Thread | None:
+        """Start an index build unless one is running; return the thread doing it."""
+        with self._lock:
+            if self._builder is not None:
+                return self._builder
+            self._live()
+            number = int(self._generation.split("-")[1]) + 1
+            target = self.root / f"gen-{number:06d}"
+            remove_tree(target)
+            self.copy_flushed(target)
+            self._oplog = []
+            self.last_build = BuildRecord(started=time.time())
+            self._builder = threading.Thread(
+                target=self._build, args=(target,), name=f"build-{self.name}", daemon=True
+            )
+            self._builder.start()
+            return self._builder
+
+    def _build(self, target: Path) -> None:
+        record = self.last_build
+        assert record is not None
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "crewchief.engine.builder", str(target)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            out, err = self._proc.communicate()
+            if self._proc.returncode != 0:
+                tail = (err.strip().splitlines() or ["no output"])[-1]
+                raise EngineFailure(f"index build failed (exit {self._proc.returncode}): {tail}")
+            record.changed = "optimized=True" in out
+            self._swap_in(target)
+        except Exception as exc:
+            record.error = str(exc)
+            with self._lock:
+                self._oplog = None
+            remove_tree(target)
+        finally:
+            record.finished = time.time()
+            with self._lock:
+                self._builder = self._proc = None
+                if record.error is None and self._shard is not None:
+                    self._unindexed_floor = self.unindexed()
+
+    def _swap_in(self, target: Path) -> None:
+        new = edge.EdgeShard.load(str(target))
+        try:
+            while True:  # catch up with writes made during the build, a chunk at a time
+                with self._lock:
+                    assert self._oplog is not None
+                    if len(self._oplog) <= REPLAY_CHUNK:
+                        break
+                    chunk, self._oplog = self._oplog, []
+                for op in chunk:
+                    new.update(op)
+            with self._lock:
+                assert self._oplog is not None
+                for op in self._oplog:
+                    new.update(op)
+                new.flush()
+                atomic_write_bytes(self.root / "CURRENT", target.name.encode())
+                old, old_dir = self._shard, self.shard_dir
+                self._shard, self._generation, self._oplog = new, target.name, None
+        except BaseException:
+            new.close()
+            raise
+        if old is not None:
+            old.close()
+        remove_tree(old_dir)
