@@ -123,7 +123,31 @@ def plan_alias_changes(
                 f"Unknown alias operation {type(op).__name__}",
                 hint="Use create_alias, delete_alias or rename_alias",
             )
-    return new, changes
+    return new, _net_changes(changes)
+
+
+def _net_changes(
+    changes: list[tuple[str, str | None, str | None, str]],
+) -> list[tuple[str, str | None, str | None, str]]:
+    """One change per alias: where it pointed before the batch and where after.
+
+    A delete followed by a create of the same alias (the usual switch) is one
+    `switch`; a change that ends where it started is dropped.
+    """
+    first: dict[str, tuple[str | None, str]] = {}
+    last: dict[str, str | None] = {}
+    for alias, old, new_target, op in changes:
+        first.setdefault(alias, (old, op))
+        last[alias] = new_target
+    out = []
+    for alias, (old, op) in first.items():
+        new_target = last[alias]
+        if old == new_target:
+            continue
+        if op != "rename":
+            op = "create" if old is None else "delete" if new_target is None else "switch"
+        out.append((alias, old, new_target, op))
+    return out
 
 
 class Catalog:
