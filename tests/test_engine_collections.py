@@ -10,7 +10,6 @@ from qdrant_client import QdrantClient, models
 
 from crewchief import Engine
 from crewchief.errors import AlreadyExists, CollectionNotFound, InvalidInput, InvalidName
-
 from tests.helpers import fill
 
 
@@ -51,9 +50,7 @@ def test_exact_search_matches_local_mode(engine: Engine, distance: models.Distan
     vectors = fill(engine, "c", n=150, dim=12, distance=distance)
     local = QdrantClient(":memory:")
     local.create_collection("c", vectors_config=models.VectorParams(size=12, distance=distance))
-    local.upsert(
-        "c", [models.PointStruct(id=i, vector=vectors[i].tolist()) for i in range(150)]
-    )
+    local.upsert("c", [models.PointStruct(id=i, vector=vectors[i].tolist()) for i in range(150)])
     q = (vectors[3] + 0.6 * vectors[7]).tolist()  # no ties among the top 10
     exact = models.SearchParams(exact=True)
     ours = engine.query_points("c", query=q, limit=10, search_params=exact).points
@@ -99,8 +96,10 @@ def test_points_api(engine: Engine) -> None:
     assert n_drama == sum(1 for i in range(50) if i % 6 == 0)
     hits = engine.query_points("m", query=[1, 0, 0, 0], query_filter=drama, limit=50).points
     assert {p.payload["genre"] for p in hits if p.payload} == {"drama"}
-    assert all(p.score >= 0.5 for p in engine.query_points(
-        "m", query=[1, 0, 0, 0], score_threshold=0.5, limit=50).points)
+    assert all(
+        p.score >= 0.5
+        for p in engine.query_points("m", query=[1, 0, 0, 0], score_threshold=0.5, limit=50).points
+    )
     engine.delete("m", points_selector=models.FilterSelector(filter=drama))
     assert engine.count("m").count == 50 - n_drama
     engine.delete("m", points_selector=models.PointIdsList(points=[1, 2]))

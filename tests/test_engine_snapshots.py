@@ -140,8 +140,11 @@ def test_full_snapshot_restores_everything_elsewhere(engine: Engine, tmp_path: P
     fill(engine, "v1", n=30, dim=4, seed=1)
     fill(engine, "v2", n=40, dim=4, seed=2)
     engine.update_collection_aliases(
-        [models.CreateAliasOperation(create_alias=models.CreateAlias(
-            collection_name="v2", alias_name="prod"))]
+        [
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name="v2", alias_name="prod")
+            )
+        ]
     )
     full = engine.create_full_snapshot()
     assert [s.name for s in engine.list_full_snapshots()] == [full.name]

@@ -76,7 +76,7 @@ def _locked_error(data_dir: Path, owner: dict[str, Any]) -> DataDirLocked:
     if url:
         who += f", serving at {url}"
     hint = (
-        f"Use the server instead: crewchief --target {url} ..."
+        f"Point crewchief at the server instead: --target {url}"
         if url
         else "Stop the other process, or run `crewchief serve` and point commands at it"
     )
