@@ -40,7 +40,7 @@ def _check(ok: bool, what: str) -> None:
         raise EngineFailure(f"Demo check failed: {what}")
 
 
-def _top_ids(engine: Engine, name: str, vector: list[float]) -> list[int | str]:
+def _top_ids(engine: Engine, name: str, vector: list[float]) -> list[object]:
     return [p.id for p in engine.query_points(name, query=vector, limit=5).points]
 
 

@@ -13,7 +13,9 @@ exit code in one place (`exit_code`), the REST server to a status code.
     │   └── SnapshotNotFound
     ├── AlreadyExists           (409)
     ├── SnapshotCorrupt         (400)  bad archive, wrong checksum
+    ├── Refused                 (409)  a safety net said no (CAS, empty target, ...)
     ├── DataDirLocked           (409)  another process owns the data directory
+    ├── StorageError            (502)  backup storage failed (network, permissions, bucket)
     └── EngineFailure           (500)  the engine itself failed
 """
 
@@ -82,9 +84,23 @@ class SnapshotCorrupt(CrewchiefError):
     exit_code = 65  # EX_DATAERR
 
 
+class Refused(CrewchiefError):
+    """A safety net refused the operation; `--force` or a fresh look may be needed."""
+
+    http_status = 409
+    exit_code = 69  # EX_UNAVAILABLE
+
+
 class DataDirLocked(CrewchiefError):
     http_status = 409
     exit_code = 75  # EX_TEMPFAIL
+
+
+class StorageError(CrewchiefError):
+    """The backup repository's storage (a directory or an S3 bucket) failed."""
+
+    http_status = 502
+    exit_code = 74  # EX_IOERR
 
 
 class EngineFailure(CrewchiefError):

@@ -1,53 +1,37 @@
 """The `crewchief` command.  Each command parses, calls one library function and renders.
 
 Exit codes (stable; see docs/cli.md):
-    0   success
-    1   unexpected failure (a bug: a traceback is printed)
-    64  invalid input            65  corrupt snapshot or data
-    66  not found                70  engine failure
+    0   success                  1   warnings (status) / unexpected failure (traceback)
+    2   critical (status)        64  invalid input
+    65  corrupt snapshot or data 66  not found
+    69  refused by a safety net  70  engine failure
     73  already exists           75  data directory in use by another process
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from crewchief import __version__
-from crewchief.errors import CrewchiefError
+from crewchief.cli import alias, backup, deploy, migrate, snapshot, status
+from crewchief.cli.common import friendly_errors, out
 
 app = typer.Typer(
     name="crewchief",
-    help="The pit crew for Qdrant vector databases: health, aliases, snapshots.",
+    help="The pit crew for Qdrant vector databases: health, aliases, deploys, snapshots.",
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly_errors(fn: F) -> F:
-    """Expected failures print one line and a hint and exit with their code."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CrewchiefError as exc:
-            err.print(f"[red]error:[/] {exc.message}", highlight=False)
-            if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
+app.command("status")(status.status)
+app.add_typer(alias.app, name="alias")
+app.command("deploy")(deploy.deploy)
+app.command("gc")(deploy.gc)
+app.add_typer(snapshot.app, name="snapshot")
+app.command("optimize")(snapshot.optimize)
+app.add_typer(backup.app, name="backup")
+app.command("migrate")(migrate.migrate)
 
 
 @app.command()

@@ -30,6 +30,7 @@ from crewchief.errors import (
     AlreadyExists,
     CollectionNotFound,
     InvalidInput,
+    Refused,
     validate_name,
 )
 from crewchief.fsutil import append_line, atomic_write_json, fsync_dir
@@ -64,6 +65,18 @@ class AliasChange:
             "new": self.new,
             "op": self.op,
         }
+
+
+def check_expected(current: dict[str, str], expect: dict[str, str | None] | None) -> None:
+    """Compare-and-set guard: refuse unless every alias in `expect` points where expected
+    (None: the alias must not exist)."""
+    for alias, wanted in (expect or {}).items():
+        if current.get(alias) != wanted:
+            raise Refused(
+                f"Alias `{alias}` points at {current.get(alias)!r}, not {wanted!r} as expected: "
+                "it was moved by someone else",
+                hint=f"Look first: crewchief alias history {alias}",
+            )
 
 
 def plan_alias_changes(
@@ -243,8 +256,11 @@ class Catalog:
 
     # -- aliases ---------------------------------------------------------------------------------
 
-    def apply_alias_operations(self, operations: Sequence[AliasOp]) -> list[AliasChange]:
+    def apply_alias_operations(
+        self, operations: Sequence[AliasOp], expect: dict[str, str | None] | None = None
+    ) -> list[AliasChange]:
         with self._lock:
+            check_expected(self.aliases, expect)
             new_aliases, changes = plan_alias_changes(
                 self.aliases, set(self.collections), operations
             )

@@ -450,13 +450,27 @@ class Engine:
     # -- aliases ---------------------------------------------------------------------------------
 
     def update_collection_aliases(
-        self, change_aliases_operations: Sequence[AliasOp], timeout: int | None = None, **kw: Any
+        self,
+        change_aliases_operations: Sequence[AliasOp],
+        timeout: int | None = None,
+        expect: dict[str, str | None] | None = None,
+        **kwargs: Any,
     ) -> bool:
-        """Apply a batch of alias changes all together or not at all."""
-        ops = [_alias_op(op) for op in change_aliases_operations]
-        with self._ddl:
-            self.catalog.apply_alias_operations(ops)
+        """Apply a batch of alias changes all together or not at all.
+
+        `expect` (crewchief's addition) makes it compare-and-set: {alias: collection or
+        None}; the batch is refused with `Refused` unless every alias is where expected.
+        """
+        self.change_aliases(change_aliases_operations, expect)
         return True
+
+    def change_aliases(
+        self, operations: Sequence[Any], expect: dict[str, str | None] | None = None
+    ) -> list[AliasChange]:
+        """`update_collection_aliases` returning the history entries it recorded."""
+        ops = [_alias_op(op) for op in operations]
+        with self._ddl:
+            return self.catalog.apply_alias_operations(ops, expect)
 
     def get_aliases(self, **kwargs: Any) -> models.CollectionsAliasesResponse:
         return models.CollectionsAliasesResponse(

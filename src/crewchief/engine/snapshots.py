@@ -102,7 +102,22 @@ def publish(staging: Path, members: list[str], directory: Path, name: str) -> Pa
     final = directory / name
     try:
         subprocess.run(
-            ["tar", "--format=gnu", "--sparse", "-cf", str(partial), "-C", str(staging), *members],
+            [
+                "tar",
+                "--format=gnu",
+                "--sparse",
+                # identical contents give identical bytes (so backups of them dedup)
+                "--sort=name",
+                "--mtime=@0",
+                "--owner=0",
+                "--group=0",
+                "--numeric-owner",
+                "-cf",
+                str(partial),
+                "-C",
+                str(staging),
+                *members,
+            ],
             check=True,
             capture_output=True,
         )

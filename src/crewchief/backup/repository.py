@@ -1,0 +1,226 @@
+"""A backup repository: content-addressed chunks, manifests written last.
+
+Keys in the storage (a local directory or S3, see storage.py):
+
+    config.json                  {"format": "crewchief-repo-1", "created": ...}
+    objects/<h[:2]>/<h>          one chunk each; h = SHA-256 of its bytes; written once
+    backups/<id>.json            a backup's manifest, written after all its objects
+    verify/<id>.json             the last verification of that backup
+    locks/<id>.json              a backup in progress (prune leaves its objects alone)
+    schedule/<job>.json          the scheduler's last success, failure and verify per job
+
+Files are cut into content-defined chunks (chunker.py), so a second backup of a
+mostly unchanged collection uploads only the chunks that changed.  A manifest
+is written only when every object it names is stored: a backup interrupted at
+any moment is never listed, and its stray objects are pruned later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crewchief.backup.chunker import chunk_file
+from crewchief.backup.storage import Storage, open_storage
+from crewchief.errors import NotFound, SnapshotCorrupt
+
+FORMAT = "crewchief-repo-1"
+LOCK_STALE_SECONDS = 3600
+
+
+def object_key(digest: str) -> str:
+    return f"objects/{digest[:2]}/{digest}"
+
+
+@dataclass
+class UploadStats:
+    """What a backup wrote: every chunk it references vs the chunks that were new."""
+
+    bytes_total: int = 0
+    bytes_new: int = 0
+    chunks_total: int = 0
+    chunks_new: int = 0
+
+    @property
+    def dedup_ratio(self) -> float:
+        """Bytes referenced / bytes uploaded (1.0: nothing was already there)."""
+        return self.bytes_total / self.bytes_new if self.bytes_new else float("inf")
+
+    def to_json(self) -> dict[str, Any]:
+        ratio = self.dedup_ratio
+        return {
+            "bytes_total": self.bytes_total,
+            "bytes_new": self.bytes_new,
+            "chunks_total": self.chunks_total,
+            "chunks_new": self.chunks_new,
+            "dedup_ratio": round(ratio, 3) if ratio != float("inf") else None,
+        }
+
+
+@dataclass
+class FileEntry:
+    """A file of a backup: its relative path, size and chunks [(sha256, length), ...]."""
+
+    path: str
+    size: int
+    chunks: list[tuple[str, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "chunks": [list(c) for c in self.chunks]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FileEntry:
+        return cls(d["path"], d["size"], [(h, n) for h, n in d["chunks"]])
+
+
+def new_backup_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    # microseconds: ids sort in creation order even within one second
+    return f"{now.strftime('%Y%m%dT%H%M%S.%f')}Z-{uuid.uuid4().hex[:8]}"
+
+
+class Repository:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._known: set[str] = set()  # objects seen to exist in this session
+
+    @classmethod
+    def open(cls, url: str, create: bool = False, **storage_options: Any) -> Repository:
+        repo = cls(open_storage(url, **storage_options))
+        if repo.storage.exists("config.json"):
+            cfg = json.loads(repo.storage.get("config.json"))
+            if cfg.get("format") != FORMAT:
+                raise SnapshotCorrupt(
+                    f"{url} is not a crewchief repository (format {cfg.get('format')!r})",
+                    hint="Use an empty folder or bucket prefix for a new repository",
+                )
+        elif create:
+            repo.storage.put(
+                "config.json",
+                json.dumps({"format": FORMAT, "created": datetime.now(UTC).isoformat()}).encode(),
+            )
+        else:
+            raise NotFound(
+                f"No crewchief repository at {url}",
+                hint="Create one by taking a backup: crewchief backup create --all --repo URL",
+            )
+        return repo
+
+    @property
+    def url(self) -> str:
+        return self.storage.url
+
+    def close(self) -> None:
+        self.storage.close()
+
+    # -- objects -----------------------------------------------------------------------------------
+
+    def _put_chunk(self, data: bytes, stats: UploadStats) -> tuple[str, int]:
+        digest = hashlib.sha256(data).hexdigest()
+        stats.chunks_total += 1
+        stats.bytes_total += len(data)
+        if digest not in self._known and not self.storage.exists(object_key(digest)):
+            self.storage.put(object_key(digest), data)
+            stats.chunks_new += 1
+            stats.bytes_new += len(data)
+        self._known.add(digest)
+        return digest, len(data)
+
+    def store_file(self, path: Path, name: str, stats: UploadStats) -> FileEntry:
+        entry = FileEntry(name, path.stat().st_size)
+        for chunk in chunk_file(path):
+            entry.chunks.append(self._put_chunk(chunk, stats))
+        return entry
+
+    def store_tree(self, root: Path, stats: UploadStats) -> list[FileEntry]:
+        """Every regular file under `root`, in a stable order."""
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        return [self.store_file(p, p.relative_to(root).as_posix(), stats) for p in files]
+
+    def read_chunk(self, digest: str, check: bool = True) -> bytes:
+        data = self.storage.get(object_key(digest))
+        if check and hashlib.sha256(data).hexdigest() != digest:
+            raise SnapshotCorrupt(
+                f"Object {digest[:12]}... is corrupt (its checksum does not match)",
+                hint="Run crewchief backup verify --all; an older backup may still be intact",
+            )
+        return data
+
+    def restore_file(self, entry: FileEntry, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(dest, "wb") as out:
+            for digest, _length in entry.chunks:
+                out.write(self.read_chunk(digest))
+
+    def restore_tree(self, entries: list[FileEntry], root: Path) -> None:
+        for entry in entries:
+            if entry.path.startswith("/") or ".." in Path(entry.path).parts:
+                raise SnapshotCorrupt(f"Manifest entry {entry.path!r} escapes the target folder")
+            self.restore_file(entry, root / entry.path)
+
+    def object_digests(self) -> Iterator[str]:
+        for key in self.storage.list("objects/"):
+            yield key.rsplit("/", 1)[-1]
+
+    # -- manifests ---------------------------------------------------------------------------------
+
+    def put_manifest(self, manifest: dict[str, Any]) -> None:
+        self.storage.put(f"backups/{manifest['id']}.json", json.dumps(manifest, indent=1).encode())
+
+    def manifest(self, backup_id: str) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.storage.get(f"backups/{backup_id}.json"))
+        except NotFound:
+            raise NotFound(
+                f"Backup `{backup_id}` is not in {self.url}",
+                hint=f"Try: crewchief backup list --repo {self.url}",
+            ) from None
+        return data
+
+    def backup_ids(self) -> list[str]:
+        """Every complete backup, oldest first (ids sort by time)."""
+        return sorted(
+            key.removeprefix("backups/").removesuffix(".json")
+            for key in self.storage.list("backups/")
+            if key.endswith(".json")
+        )
+
+    def manifests(self) -> list[dict[str, Any]]:
+        return [self.manifest(i) for i in self.backup_ids()]
+
+    def delete_manifest(self, backup_id: str) -> None:
+        self.storage.delete(f"backups/{backup_id}.json")
+        self.storage.delete(f"verify/{backup_id}.json")
+
+    # -- small state records -----------------------------------------------------------------------
+
+    def put_record(self, key: str, record: dict[str, Any]) -> None:
+        self.storage.put(key, json.dumps(record, indent=1, default=str).encode())
+
+    def record(self, key: str) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = json.loads(self.storage.get(key))
+        except NotFound:
+            return None
+        return data
+
+    def lock(self, backup_id: str) -> str:
+        key = f"locks/{backup_id}.json"
+        self.put_record(key, {"id": backup_id, "since": time.time()})
+        return key
+
+    def active_locks(self) -> list[str]:
+        """Backups in progress (a lock older than an hour is a crashed backup's leftover)."""
+        fresh = []
+        for key in self.storage.list("locks/"):
+            rec = self.record(key)
+            if rec and time.time() - float(rec.get("since", 0)) < LOCK_STALE_SECONDS:
+                fresh.append(str(rec.get("id")))
+        return fresh

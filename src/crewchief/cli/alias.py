@@ -1,0 +1,145 @@
+"""`crewchief alias ...`: list, set (compare-and-set), delete, rename, history, rollback."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import typer
+from rich.table import Table
+
+from crewchief.cli.common import (
+    ApiKeyOpt,
+    DryRunOpt,
+    JsonOpt,
+    TargetOpt,
+    connect,
+    friendly_errors,
+    out,
+    print_json,
+)
+from crewchief.engine.catalog import AliasChange
+from crewchief.ops import aliases as ops
+from crewchief.ops.aliases import SwitchPlan
+from crewchief.target import Target
+
+app = typer.Typer(help="Aliases: where the app's names point, how they moved, and undo.")
+
+
+def _changes(changes: list[AliasChange], as_json: bool) -> None:
+    if as_json:
+        print_json([asdict(c) for c in changes])
+        return
+    table = Table()
+    for col in ("time", "alias", "from", "to", "op"):
+        table.add_column(col)
+    for c in changes:
+        table.add_row(c.time, c.alias, c.old or "-", c.new or "-", c.op)
+    out.print(table)
+
+
+def _switch(plan: SwitchPlan, dry_run: bool, as_json: bool, tgt: Target) -> None:
+    if dry_run:
+        if as_json:
+            print_json({"plan": plan.to_json(), "executed": False})
+        else:
+            for reason in plan.reasons:
+                out.print(f"would: {reason}")
+        return
+    changes = ops.execute_switch(tgt, plan)
+    if as_json:
+        print_json(
+            {"plan": plan.to_json(), "executed": True, "changes": [asdict(c) for c in changes]}
+        )
+    elif plan.changes_nothing:
+        out.print(f"`{plan.alias}` already points at `{plan.new}`: nothing to do")
+    else:
+        out.print(f"[green]switched[/] `{plan.alias}`: {plan.current or 'unset'} -> `{plan.new}`")
+        for why in plan.forced:
+            out.print(f"[yellow]forced past:[/] {why}")
+
+
+@app.command("list")
+@friendly_errors
+def list_(target: str = TargetOpt, api_key: str = ApiKeyOpt, as_json: bool = JsonOpt) -> None:
+    """Every alias and the collection it points at."""
+    with connect(target, api_key) as tgt:
+        aliases = tgt.aliases()
+    if as_json:
+        print_json(aliases)
+        return
+    table = Table()
+    table.add_column("alias")
+    table.add_column("collection")
+    for a, c in sorted(aliases.items()):
+        table.add_row(a, c)
+    out.print(table)
+
+
+@app.command("set")
+@friendly_errors
+def set_(
+    alias: str,
+    collection: str,
+    expect: str = typer.Option(
+        None, "--expect", help="Refuse unless the alias points here now ('-' = unset)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Allow an empty or red collection."),
+    target: str = TargetOpt,
+    api_key: str = ApiKeyOpt,
+    dry_run: bool = DryRunOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Point ALIAS at COLLECTION in one atomic request."""
+    with connect(target, api_key) as tgt:
+        kwargs = {} if expect is None else {"expect": None if expect == "-" else expect}
+        plan = ops.plan_switch(tgt, alias, collection, force=force, **kwargs)
+        _switch(plan, dry_run, as_json, tgt)
+
+
+@app.command()
+@friendly_errors
+def rollback(
+    alias: str,
+    to: str = typer.Option(None, "--to", help="Collection to go back to (default: previous)."),
+    force: bool = typer.Option(False, "--force", help="Allow an empty or red collection."),
+    target: str = TargetOpt,
+    api_key: str = ApiKeyOpt,
+    dry_run: bool = DryRunOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Point ALIAS back where it was before its last move (a new history entry)."""
+    with connect(target, api_key) as tgt:
+        _switch(ops.plan_rollback(tgt, alias, to=to, force=force), dry_run, as_json, tgt)
+
+
+@app.command()
+@friendly_errors
+def history(
+    alias: str = typer.Argument(None, help="Only this alias."),
+    target: str = TargetOpt,
+    api_key: str = ApiKeyOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Every recorded alias change, oldest first."""
+    with connect(target, api_key) as tgt:
+        _changes(tgt.alias_history(alias), as_json)
+
+
+@app.command()
+@friendly_errors
+def delete(
+    alias: str, target: str = TargetOpt, api_key: str = ApiKeyOpt, as_json: bool = JsonOpt
+) -> None:
+    """Delete ALIAS (the collection stays)."""
+    with connect(target, api_key) as tgt:
+        _changes(ops.delete_alias(tgt, alias), as_json)
+
+
+@app.command()
+@friendly_errors
+def rename(
+    old: str, new: str, target: str = TargetOpt, api_key: str = ApiKeyOpt, as_json: bool = JsonOpt
+) -> None:
+    """Rename alias OLD to NEW (same target)."""
+    with connect(target, api_key) as tgt:
+        _changes(ops.rename_alias(tgt, old, new), as_json)

@@ -1,0 +1,64 @@
+"""What every command shares: target options, error handling, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from crewchief.errors import CrewchiefError
+from crewchief.target import DEFAULT_TARGET, Target, open_target
+
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TargetOpt = typer.Option(
+    DEFAULT_TARGET,
+    "--target",
+    "-t",
+    envvar="CREWCHIEF_TARGET",
+    help="A data directory (embedded engine) or an http(s):// Qdrant URL.",
+)
+ApiKeyOpt = typer.Option(
+    None, "--api-key", envvar="QDRANT_API_KEY", help="API key for a Qdrant server."
+)
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+DryRunOpt = typer.Option(False, "--dry-run", help="Print the plan; change nothing.")
+
+
+def friendly_errors(fn: F) -> F:
+    """Expected failures print one line and a hint and exit with their code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CrewchiefError as exc:
+            err.print(f"[red]error:[/] {exc.message}", highlight=False, markup=True)
+            if exc.hint:
+                err.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def connect(target: str, api_key: str | None, create: bool = False) -> Target:
+    return open_target(target, api_key, create=create)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+STATUS_STYLE = {"green": "green", "yellow": "yellow", "grey": "bright_black", "red": "red"}
+
+
+def badge(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'white')}]● {status}[/]"

@@ -1,0 +1,127 @@
+"""`crewchief deploy` (blue-green) and `crewchief gc` (old versions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from crewchief.cli.common import (
+    ApiKeyOpt,
+    DryRunOpt,
+    JsonOpt,
+    TargetOpt,
+    connect,
+    err,
+    friendly_errors,
+    out,
+    print_json,
+)
+from crewchief.ops import deploy as ops
+from crewchief.ops.gc import execute_gc, plan_gc
+
+
+@friendly_errors
+def deploy(
+    alias: str = typer.Argument(..., help="The alias the app uses, e.g. production_alias."),
+    to: str = typer.Option(..., "--to", help="The new version to build, e.g. my_app_v2."),
+    source: str = typer.Option(None, "--from", help="Copy from here (default: ALIAS's target)."),
+    embed: str = typer.Option(
+        None, "--embed", help="module:function re-embedding payloads -> vectors."
+    ),
+    vector_size: int = typer.Option(None, "--vector-size", help="New vector size (with --embed)."),
+    distance: str = typer.Option(None, "--distance", help="Cosine, Dot, Euclid or Manhattan."),
+    hnsw_m: int = typer.Option(None, "--hnsw-m", help="HNSW m for the new version."),
+    hnsw_ef: int = typer.Option(None, "--hnsw-ef-construct", help="HNSW ef_construct."),
+    quantization: str = typer.Option(None, "--quantization", help="'scalar' (int8) or 'none'."),
+    queries: Path = typer.Option(None, "--queries", help="JSONL queries for the quality gates."),
+    k: int = typer.Option(10, "--k", help="k for overlap@k and recall@k."),
+    min_overlap: float = typer.Option(0.5, "--min-overlap", help="Gate: overlap@k with source."),
+    min_recall: float = typer.Option(0.9, "--min-recall", help="Gate: recall@k vs exact search."),
+    keep: int = typer.Option(2, "--keep", help="Versions to keep after the switch."),
+    batch_size: int = typer.Option(256, "--batch-size", help="Points per copy batch."),
+    wait_timeout: float = typer.Option(600, "--wait-timeout", help="Seconds to wait for green."),
+    target: str = TargetOpt,
+    api_key: str = ApiKeyOpt,
+    dry_run: bool = DryRunOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Build a new version beside the live one, check it, switch the alias, clean up."""
+    from qdrant_client import models
+
+    changes = ops.ConfigChanges(
+        distance=models.Distance(distance) if distance else None,
+        vector_size=vector_size,
+        hnsw_m=hnsw_m,
+        hnsw_ef_construct=hnsw_ef,
+        quantization=quantization,
+    )
+    with connect(target, api_key) as tgt:
+        plan = ops.plan_deploy(tgt, alias, to, source, changes, embed, queries, keep)
+        if dry_run:
+            if as_json:
+                print_json(plan.to_json())
+            else:
+                for n, step in enumerate(plan.steps, 1):
+                    out.print(f"{n}. {step}", highlight=False)
+            return
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=as_json,
+        ) as bar:
+            tasks: dict[str, object] = {}
+
+            def progress(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = bar.add_task(step, total=total or None)
+                bar.update(tasks[step], completed=done, total=total or None)  # type: ignore[arg-type]
+
+            result = ops.execute(
+                tgt,
+                plan,
+                batch_size=batch_size,
+                k=k,
+                min_overlap=min_overlap,
+                min_recall=min_recall,
+                wait_timeout=wait_timeout,
+                progress=progress,
+            )
+    if as_json:
+        print_json(result.to_json())
+        return
+    out.print(f"copied {result.copied} points ({result.skipped} already there)")
+    for g in result.gates:
+        out.print(f"[green]gate passed[/] {g.name} = {g.value:.4g} (needs {g.threshold:.4g})")
+    out.print(f"[green]switched[/] `{alias}` -> `{to}` (was {plan.current or 'unset'})")
+    for name in result.deleted:
+        out.print(f"deleted old version `{name}`")
+
+
+@friendly_errors
+def gc(
+    keep: int = typer.Option(..., "--keep", help="Newest versions to keep per family."),
+    family: str = typer.Option(None, "--family", help="Only this family (e.g. my_app)."),
+    target: str = TargetOpt,
+    api_key: str = ApiKeyOpt,
+    dry_run: bool = DryRunOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Delete old versions: never an alias target, never the newest of a family."""
+    with connect(target, api_key) as tgt:
+        plan = plan_gc(tgt.collection_names(), tgt.aliases(), keep, family)
+        deleted = [] if dry_run else execute_gc(tgt, plan)
+    if as_json:
+        print_json({"plan": plan.to_json(), "deleted": deleted, "dry_run": dry_run})
+        return
+    for name, why in plan.keep.items():
+        out.print(f"keep   {name}: {why}", highlight=False)
+    verb = "would delete" if dry_run else "delete"
+    for name, why in plan.delete.items():
+        out.print(f"{verb} {name}: {why}", highlight=False)
+    if not plan.delete:
+        out.print("nothing to delete")

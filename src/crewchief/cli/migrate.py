@@ -1,0 +1,91 @@
+"""`crewchief migrate`: move collections between an embedded directory and a server."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from crewchief.cli.common import (
+    ApiKeyOpt,
+    DryRunOpt,
+    JsonOpt,
+    connect,
+    err,
+    friendly_errors,
+    out,
+    print_json,
+)
+from crewchief.errors import InvalidInput
+from crewchief.ops import migrate as ops
+
+
+@friendly_errors
+def migrate(
+    source: str = typer.Option(
+        ..., "--from", help="Move from here: a data directory or an http(s):// Qdrant URL."
+    ),
+    destination: str = typer.Option(
+        ..., "--to", help="Move to here: a data directory or an http(s):// Qdrant URL."
+    ),
+    collections: str = typer.Option(
+        None, "--collections", help="Comma-separated collections or aliases (default: all)."
+    ),
+    with_aliases: bool = typer.Option(
+        False, "--with-aliases", help="Set the source's aliases of these collections too."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Re-point destination aliases that point elsewhere."
+    ),
+    batch_size: int = typer.Option(256, "--batch-size", help="Points per copy batch."),
+    api_key: str = ApiKeyOpt,
+    to_api_key: str = typer.Option(
+        None, "--to-api-key", help="API key for the destination (default: --api-key)."
+    ),
+    dry_run: bool = DryRunOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Copy collections (config, payload indexes, points) to another target; resumable."""
+    if ops.same_place(source, destination):
+        raise InvalidInput("--from and --to are the same target", hint="Name two targets")
+    names = [n.strip() for n in collections.split(",") if n.strip()] if collections else None
+    with (
+        connect(source, api_key) as src,
+        connect(destination, to_api_key or api_key, create=True) as dst,
+    ):
+        plan = ops.plan_migrate(src, dst, names, with_aliases, force)
+        if dry_run:
+            if as_json:
+                print_json(plan.to_json())
+            else:
+                for n, step in enumerate(plan.steps, 1):
+                    out.print(f"{n}. {step}", highlight=False)
+            return
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=as_json,
+        ) as bar:
+            tasks: dict[str, object] = {}
+
+            def progress(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = bar.add_task(step, total=total or None)
+                bar.update(tasks[step], completed=done, total=total or None)  # type: ignore[arg-type]
+
+            result = ops.execute(src, dst, plan, batch_size=batch_size, progress=progress)
+    if as_json:
+        print_json(result.to_json())
+        return
+    for move in plan.collections:
+        out.print(
+            f"[green]{move.action}d[/] `{move.name}`: copied {result.copied[move.name]} points "
+            f"({result.skipped[move.name]} already there)",
+            highlight=False,
+        )
+    for alias in plan.aliases:
+        out.print(f"alias `{alias.alias}` -> `{alias.collection}`", highlight=False)
+    if not plan.collections:
+        out.print("nothing to migrate")

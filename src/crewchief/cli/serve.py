@@ -1,0 +1,35 @@
+"""`crewchief serve`: the Qdrant-compatible REST server over a data directory.
+
+Registered in cli/main.py as `app.command("serve")(friendly_errors(serve))`:
+expected failures (DataDirLocked, a port in use) print one line and a hint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from crewchief.server.runner import run_server
+
+
+def serve(
+    data: Path = typer.Option(
+        ..., "--data", help="Data directory of the embedded engine (created if missing)."
+    ),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to bind; anything but loopback wants --api-key."
+    ),
+    port: int = typer.Option(6333, "--port", help="TCP port; 0 lets the OS pick a free one."),
+    api_key: str | None = typer.Option(
+        None, "--api-key", envvar="CREWCHIEF_API_KEY", help="Key for full access."
+    ),
+    read_only_api_key: str | None = typer.Option(
+        None,
+        "--read-only-api-key",
+        envvar="CREWCHIEF_READ_ONLY_API_KEY",
+        help="Key that may only read.",
+    ),
+) -> None:
+    """Serve Qdrant's REST API over DATA, for qdrant-client, curl and other SDKs."""
+    run_server(data, host=host, port=port, api_key=api_key, read_only_api_key=read_only_api_key)

@@ -1,0 +1,73 @@
+"""`crewchief status [COLLECTION]`: health indicators, exit 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import timedelta
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from crewchief.cli.common import (
+    ApiKeyOpt,
+    JsonOpt,
+    TargetOpt,
+    badge,
+    connect,
+    friendly_errors,
+    out,
+    print_json,
+)
+from crewchief.ops.health import HealthPolicy, HealthReport, assess, gather
+
+
+def render(report: HealthReport) -> Group:
+    title = Text.from_markup(
+        f"{badge(report.status)}  {report.kind} target {report.location}  "
+        f"[dim]checked {report.checked_at}[/]"
+    )
+    table = Table(show_lines=False)
+    for col in ("status", "indicator", "subject", "symptom", "action"):
+        table.add_column(col)
+    for i in report.indicators:
+        table.add_row(badge(i.status), i.name, i.subject, i.symptom, i.action or "")
+    return Group(title, table)
+
+
+@friendly_errors
+def status(
+    collection: str = typer.Argument(None, help="Only this collection (or alias)."),
+    target: str = TargetOpt,
+    api_key: str = ApiKeyOpt,
+    as_json: bool = JsonOpt,
+    watch: bool = typer.Option(False, "--watch", help="Refresh until interrupted."),
+    interval: float = typer.Option(2.0, "--interval", help="Seconds between refreshes."),
+    rpo_hours: float = typer.Option(24.0, "--rpo-hours", help="Max snapshot age (RPO)."),
+    max_segments: int = typer.Option(32, "--max-segments", help="Warn above this many."),
+) -> None:
+    """Health of every collection and alias.  Exit 0 all green, 1 warnings, 2 critical."""
+    policy = HealthPolicy(rpo=timedelta(hours=rpo_hours), max_segments=max_segments)
+    with connect(target, api_key) as tgt:
+
+        def check() -> HealthReport:
+            return assess(gather(tgt, collection), policy)
+
+        report = check()
+        if watch:
+            with Live(render(report), console=out, refresh_per_second=4) as live:
+                try:
+                    while True:
+                        time.sleep(interval)
+                        report = check()
+                        live.update(render(report))
+                except KeyboardInterrupt:
+                    pass
+        elif as_json:
+            print_json(report.to_json())
+        else:
+            out.print(render(report))
+    sys.exit(report.exit_code)

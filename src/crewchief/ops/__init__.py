@@ -1,0 +1,1 @@
+"""The pit crew: operations written once against a `Target` (embedded or remote)."""

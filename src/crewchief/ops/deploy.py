@@ -1,0 +1,353 @@
+"""Blue-green deploy: build NEW beside the live version, check it, switch the alias.
+
+    plan_deploy()  what will happen and why (printed by --dry-run)
+    execute()      create -> copy (resumable, optional re-embedding) -> wait until
+                   green -> gates -> compare-and-set switch -> keep the last N versions
+
+A failed gate raises `GateFailed` naming the gate and the figures; the alias is
+untouched.  Copying is resumable: points already in NEW are skipped, so running
+the same deploy again after an interruption continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qdrant_client import models
+
+from crewchief.errors import CollectionNotFound, InvalidInput, Refused
+from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_switch
+from crewchief.ops.copy import EmbedFn, Progress, copy_points
+from crewchief.ops.gc import GcPlan, execute_gc, plan_gc
+from crewchief.ops.versions import parse_version
+from crewchief.target import Target
+
+
+class GateFailed(Refused):
+    """A deploy gate failed; the alias was not touched."""
+
+
+@dataclass
+class ConfigChanges:
+    """What NEW changes relative to SOURCE's config."""
+
+    distance: models.Distance | None = None
+    vector_size: int | None = None  # only with an embed function
+    hnsw_m: int | None = None
+    hnsw_ef_construct: int | None = None
+    quantization: str | None = None  # "scalar" | "none"
+
+
+@dataclass
+class Gate:
+    name: str
+    value: float
+    threshold: float
+    passed: bool
+    detail: str
+
+
+@dataclass
+class DeployPlan:
+    alias: str
+    source: str
+    new: str
+    current: str | None
+    new_exists: bool
+    source_points: int
+    copied_already: int
+    vectors: dict[str, Any]
+    hnsw: dict[str, Any]
+    quantization: str | None
+    embed: str | None
+    queries: str | None
+    keep: int
+    steps: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DeployResult:
+    plan: DeployPlan
+    copied: int = 0
+    skipped: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    gates: list[Gate] = field(default_factory=list)
+    switch: dict[str, Any] | None = None
+    gc: dict[str, Any] | None = None
+    deleted: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_embed(spec: str) -> EmbedFn:
+    """`package.module:function` -> the function (payloads -> vectors)."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise InvalidInput(f"--embed {spec!r} is not module:function", hint="e.g. myapp.emb:embed")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise InvalidInput(
+            f"Cannot load --embed {spec}: {exc}", hint="Is it on PYTHONPATH?"
+        ) from exc
+    if not callable(fn):
+        raise InvalidInput(f"--embed {spec} is not callable")
+    return fn
+
+
+def _new_vectors(source: models.CollectionConfig, ch: ConfigChanges) -> models.VectorParams:
+    v = source.params.vectors
+    if not isinstance(v, models.VectorParams):
+        raise InvalidInput(
+            "deploy supports collections with one unnamed vector",
+            hint="Named vectors: migrate with the Python API",
+        )
+    size = ch.vector_size or v.size
+    return models.VectorParams(size=size, distance=ch.distance or v.distance, on_disk=v.on_disk)
+
+
+def plan_deploy(
+    target: Target,
+    alias: str,
+    new: str,
+    source: str | None = None,
+    changes: ConfigChanges | None = None,
+    embed: str | None = None,
+    queries: Path | None = None,
+    keep: int = 2,
+) -> DeployPlan:
+    changes = changes or ConfigChanges()
+    current = target.aliases().get(alias)
+    source = source or current
+    if source is None:
+        raise InvalidInput(
+            f"Alias `{alias}` does not exist, so there is no source to deploy from",
+            hint=f"Name one: crewchief deploy {alias} --from COLLECTION --to {new}",
+        )
+    names = target.collection_names()
+    if source not in names:
+        raise CollectionNotFound(source)
+    if new == source:
+        raise InvalidInput("--to must differ from --from", hint="Deploy into a new version name")
+    if changes.vector_size and not embed:
+        raise InvalidInput(
+            "Changing the vector size needs new vectors",
+            hint="Pass --embed module:function to re-embed every point",
+        )
+    src_info = target.client.get_collection(source)
+    vectors = _new_vectors(src_info.config, changes)
+    hnsw = src_info.config.hnsw_config.model_dump(exclude_none=True)
+    hnsw.update(
+        {k: v for k, v in (("m", changes.hnsw_m), ("ef_construct", changes.hnsw_ef_construct)) if v}
+    )
+    quant = changes.quantization
+    new_exists = new in names
+    copied = target.client.count(new, exact=True).count if new_exists else 0
+    source_points = target.client.count(source, exact=True).count
+    plan = DeployPlan(
+        alias=alias,
+        source=source,
+        new=new,
+        current=current,
+        new_exists=new_exists,
+        source_points=source_points,
+        copied_already=copied,
+        vectors=vectors.model_dump(mode="json", exclude_none=True),
+        hnsw=hnsw,
+        quantization=quant,
+        embed=embed,
+        queries=str(queries) if queries else None,
+        keep=keep,
+    )
+    plan.steps = [
+        f"resume `{new}` ({copied} of {source_points} points already there)"
+        if new_exists
+        else f"create `{new}`: {plan.vectors}, hnsw {hnsw}, quantization {quant or 'as source'}",
+        f"copy {source_points - copied} points from `{source}`"
+        + (f", re-embedding payloads with {embed}" if embed else ""),
+        f"wait until `{new}` is green (index built)",
+        "gate: point count parity with the source",
+    ]
+    if queries:
+        plan.steps.append(
+            f"gates: overlap@k with `{source}` and recall@k vs exact search ({queries})"
+        )
+    plan.steps.append(f"switch `{alias}`: {current or 'unset'} -> `{new}` (compare-and-set)")
+    base = parse_version(new)
+    plan.steps.append(
+        f"keep the {keep} newest versions of `{base[0]}`, delete older ones no alias points at"
+        if base
+        else f"no retention: `{new}` has no version suffix"
+    )
+    return plan
+
+
+def _create_new(target: Target, plan: DeployPlan) -> None:
+    if plan.new_exists:
+        return
+    quantization = None
+    if plan.quantization == "scalar":
+        quantization = models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8)
+        )
+    src = target.client.get_collection(plan.source).config
+    target.client.create_collection(
+        plan.new,
+        vectors_config=models.VectorParams.model_validate(plan.vectors),
+        hnsw_config=models.HnswConfigDiff.model_validate(plan.hnsw),
+        optimizers_config=models.OptimizersConfigDiff.model_validate(
+            src.optimizer_config.model_dump(exclude_none=True)
+        ),
+        quantization_config=quantization if plan.quantization else src.quantization_config,
+    )
+
+
+def _wait_green(target: Target, name: str, timeout: float, progress: Progress) -> None:
+    target.optimize(name)
+    deadline = time.monotonic() + timeout
+    while True:
+        info = target.client.get_collection(name)
+        if info.status == models.CollectionStatus.GREEN:
+            return
+        if info.status == models.CollectionStatus.RED:
+            raise GateFailed(
+                f"`{name}` turned red while indexing: {info.optimizer_status}",
+                hint="The alias was not touched; see crewchief status",
+            )
+        if time.monotonic() > deadline:
+            raise GateFailed(
+                f"`{name}` is still {info.status.value} after {timeout:.0f} s",
+                hint="The alias was not touched; raise --wait-timeout or try again later",
+            )
+        progress("index", info.indexed_vectors_count or 0, info.points_count or 0)
+        time.sleep(0.2)
+
+
+def read_queries(path: Path) -> list[dict[str, Any]]:
+    """JSON lines: {"vector": [...]} and, for a re-embedding deploy, {"payload": {...}}."""
+    try:
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"Cannot read --queries {path}: {exc}", hint="One JSON object a line"
+        ) from exc
+    if not rows or any("vector" not in r for r in rows):
+        raise InvalidInput(f'--queries {path}: every line needs a "vector"')
+    return rows
+
+
+def _top(target: Target, name: str, vector: list[float], k: int, exact: bool = False) -> set[Any]:
+    params = models.SearchParams(exact=True) if exact else None
+    points = target.client.query_points(
+        name, query=vector, limit=k, search_params=params, with_payload=False
+    ).points
+    return {p.id for p in points}
+
+
+def run_gates(
+    target: Target,
+    plan: DeployPlan,
+    embed: EmbedFn | None,
+    queries: list[dict[str, Any]] | None,
+    k: int,
+    min_overlap: float,
+    min_recall: float,
+) -> list[Gate]:
+    src = target.client.count(plan.source, exact=True).count
+    dst = target.client.count(plan.new, exact=True).count
+    gates = [Gate("count_parity", dst, src, dst == src, f"{dst} points in new vs {src} in source")]
+    if queries:
+        overlaps, recalls = [], []
+        for q in queries:
+            new_vec = q["vector"]
+            if embed is not None:
+                if "payload" not in q:
+                    raise InvalidInput('--queries lines need a "payload" when --embed is used')
+                new_vec = embed([q["payload"]])[0]
+            old = _top(target, plan.source, q["vector"], k)
+            new = _top(target, plan.new, new_vec, k)
+            exact = _top(target, plan.new, new_vec, k, exact=True)
+            overlaps.append(len(old & new) / k)
+            recalls.append(len(new & exact) / max(1, len(exact)))
+        overlap = sum(overlaps) / len(overlaps)
+        recall = sum(recalls) / len(recalls)
+        gates.append(
+            Gate(
+                f"overlap@{k}",
+                overlap,
+                min_overlap,
+                overlap >= min_overlap,
+                f"mean overlap of top-{k} between source and new over {len(queries)} queries",
+            )
+        )
+        gates.append(
+            Gate(
+                f"recall@{k}",
+                recall,
+                min_recall,
+                recall >= min_recall,
+                f"mean recall of new's index against exact search over {len(queries)} queries",
+            )
+        )
+    return gates
+
+
+def execute(
+    target: Target,
+    plan: DeployPlan,
+    batch_size: int = 256,
+    k: int = 10,
+    min_overlap: float = 0.5,
+    min_recall: float = 0.9,
+    wait_timeout: float = 600.0,
+    progress: Progress = lambda step, done, total: None,
+) -> DeployResult:
+    result = DeployResult(plan=plan)
+    embed = load_embed(plan.embed) if plan.embed else None
+    queries = read_queries(Path(plan.queries)) if plan.queries else None
+    clock = time.monotonic()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        result.seconds[step] = round(now - clock, 3)
+        clock = now
+
+    _create_new(target, plan)
+    stats = copy_points(
+        target.client, plan.source, target.client, plan.new, embed, batch_size, progress
+    )
+    result.copied, result.skipped = stats.copied, stats.skipped
+    lap("copy")
+    _wait_green(target, plan.new, wait_timeout, progress)
+    lap("index")
+    result.gates = run_gates(target, plan, embed, queries, k, min_overlap, min_recall)
+    lap("gates")
+    failed = [g for g in result.gates if not g.passed]
+    if failed:
+        detail = "; ".join(
+            f"{g.name} = {g.value:.4g} (needs {g.threshold:.4g}): {g.detail}" for g in failed
+        )
+        raise GateFailed(
+            f"Deploy stopped before the switch, `{plan.alias}` untouched. Failed: {detail}",
+            hint=f"Inspect `{plan.new}`, then re-run the deploy (copying resumes)",
+        )
+    switch: SwitchPlan = plan_switch(target, plan.alias, plan.new, expect=plan.current)
+    execute_switch(target, switch)
+    result.switch = switch.to_json()
+    lap("switch")
+    base = parse_version(plan.new)
+    if base:
+        gc_plan: GcPlan = plan_gc(target.collection_names(), target.aliases(), plan.keep, base[0])
+        result.gc = gc_plan.to_json()
+        result.deleted = execute_gc(target, gc_plan)
+    return result

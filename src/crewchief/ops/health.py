@@ -1,0 +1,291 @@
+"""Health as indicators, each with a status, a symptom and an action.
+
+`gather(target)` reads what the target says (the only I/O here); `assess(facts,
+policy)` is a pure function from those facts to a `HealthReport`.  The worst
+indicator sets the overall status, and the exit code follows it:
+
+    0  every indicator green
+    1  warnings (yellow or grey)
+    2  critical (red)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from qdrant_client import models
+
+from crewchief.ops.versions import families
+from crewchief.target import Target
+
+GREEN, GREY, YELLOW, RED = "green", "grey", "yellow", "red"
+_RANK = {GREEN: 0, GREY: 1, YELLOW: 2, RED: 3}
+EXIT_CODES = {GREEN: 0, GREY: 1, YELLOW: 1, RED: 2}
+
+
+def worst(statuses: list[str]) -> str:
+    return max(statuses, key=_RANK.__getitem__, default=GREEN)
+
+
+@dataclass
+class HealthPolicy:
+    rpo: timedelta = timedelta(hours=24)  # recovery-point objective: max snapshot age
+    max_segments: int = 32
+
+
+@dataclass
+class CollectionFacts:
+    name: str
+    status: str
+    error: str | None
+    points: int
+    indexed: int
+    vectors_per_point: int
+    dim: float
+    segments: int
+    indexing_threshold_kb: int
+    last_snapshot: datetime | None = None
+
+
+@dataclass
+class TargetFacts:
+    location: str
+    kind: str
+    now: datetime
+    collections: list[CollectionFacts]
+    aliases: dict[str, str]
+    all_collections: list[str] = field(default_factory=list)  # before filtering by name
+
+
+@dataclass
+class Indicator:
+    name: str
+    subject: str
+    status: str
+    symptom: str
+    action: str | None = None
+
+
+@dataclass
+class HealthReport:
+    location: str
+    kind: str
+    checked_at: str
+    status: str
+    indicators: list[Indicator]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "exit_code": self.exit_code}
+
+
+# -- gathering (I/O) ------------------------------------------------------------------------------
+
+
+def _collection_facts(target: Target, name: str) -> CollectionFacts:
+    info: models.CollectionInfo = target.client.get_collection(name)
+    vectors = info.config.params.vectors
+    sizes = (
+        [vectors.size]
+        if isinstance(vectors, models.VectorParams)
+        else [v.size for v in (vectors or {}).values()]
+    ) or [0]
+    error = None
+    if isinstance(info.optimizer_status, models.OptimizersStatusOneOf1):
+        error = info.optimizer_status.error
+    snaps = target.client.list_snapshots(name)
+    times = [_parse_time(s.creation_time) for s in snaps if s.creation_time]
+    return CollectionFacts(
+        name=name,
+        status=info.status.value,
+        error=error,
+        points=info.points_count or 0,
+        indexed=info.indexed_vectors_count or 0,
+        vectors_per_point=len(sizes),
+        dim=sum(sizes) / len(sizes),
+        segments=info.segments_count,
+        indexing_threshold_kb=info.config.optimizer_config.indexing_threshold or 0,
+        last_snapshot=max(times) if times else None,
+    )
+
+
+def _parse_time(text: str) -> datetime:
+    t = datetime.fromisoformat(text)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def gather(target: Target, only: str | None = None) -> TargetFacts:
+    names = target.collection_names()
+    aliases = target.aliases()
+    if only is not None:
+        wanted = aliases.get(only, only)
+        aliases = {a: c for a, c in aliases.items() if c == wanted or a == only}
+        chosen = [n for n in names if n == wanted]
+        if not chosen and not aliases:
+            target.client.get_collection(only)  # raises CollectionNotFound with a hint
+    else:
+        chosen = names
+    return TargetFacts(
+        location=target.location,
+        kind=target.kind,
+        now=datetime.now(UTC),
+        collections=[_collection_facts(target, n) for n in chosen],
+        aliases=aliases,
+        all_collections=names,
+    )
+
+
+# -- assessing (pure) -----------------------------------------------------------------------------
+
+
+def _status_indicator(c: CollectionFacts) -> Indicator:
+    if c.status == RED:
+        return Indicator(
+            "status",
+            c.name,
+            RED,
+            f"collection is red: {c.error or 'unknown error'}",
+            f"Check the engine's log; restore if needed: crewchief snapshot list {c.name}",
+        )
+    if c.status == YELLOW:
+        return Indicator(
+            "status",
+            c.name,
+            YELLOW,
+            "optimizing: an index build is running",
+            "Wait; searches are answered meanwhile (unindexed points by brute force)",
+        )
+    if c.status == GREY:
+        return Indicator(
+            "status",
+            c.name,
+            GREY,
+            "optimizations pending but not running",
+            f"Start them: crewchief optimize {c.name}",
+        )
+    return Indicator("status", c.name, GREEN, "green: nothing to do")
+
+
+def _indexing_indicator(c: CollectionFacts) -> Indicator:
+    total = c.points * c.vectors_per_point
+    unindexed = max(0, total - c.indexed)
+    kb = unindexed * c.dim * 4 / 1024
+    if c.indexing_threshold_kb and kb >= c.indexing_threshold_kb:
+        share = unindexed / total if total else 0.0
+        return Indicator(
+            "indexing",
+            c.name,
+            YELLOW,
+            f"{unindexed} of {total} vectors ({share:.0%}) not indexed: "
+            "searches over them are brute force",
+            f"Build the index: crewchief optimize {c.name}",
+        )
+    symptom = (
+        f"{c.indexed} of {total} vectors indexed"
+        if c.indexed
+        else f"{total} vectors, below the indexing threshold (brute force is fast enough)"
+    )
+    return Indicator("indexing", c.name, GREEN, symptom)
+
+
+def _segments_indicator(c: CollectionFacts, policy: HealthPolicy) -> Indicator:
+    if c.segments > policy.max_segments:
+        return Indicator(
+            "segments",
+            c.name,
+            YELLOW,
+            f"{c.segments} segments (more than {policy.max_segments}): every search visits each",
+            f"Merge them: crewchief optimize {c.name}",
+        )
+    return Indicator("segments", c.name, GREEN, f"{c.segments} segments")
+
+
+def _snapshot_indicator(c: CollectionFacts, now: datetime, policy: HealthPolicy) -> Indicator:
+    action = f"Take one: crewchief snapshot create {c.name}"
+    if c.last_snapshot is None:
+        return Indicator("snapshot_age", c.name, YELLOW, "no snapshot", action)
+    age = now - c.last_snapshot
+    hours = age.total_seconds() / 3600
+    if age > policy.rpo:
+        rpo_h = policy.rpo.total_seconds() / 3600
+        return Indicator(
+            "snapshot_age",
+            c.name,
+            YELLOW,
+            f"last snapshot {hours:.1f} h ago, older than the {rpo_h:g} h recovery-point objective",
+            action,
+        )
+    return Indicator("snapshot_age", c.name, GREEN, f"last snapshot {hours:.1f} h ago")
+
+
+def _alias_indicators(facts: TargetFacts) -> list[Indicator]:
+    by_name = {c.name: c for c in facts.collections}
+    out = []
+    for alias, target in sorted(facts.aliases.items()):
+        if target not in facts.all_collections:
+            out.append(
+                Indicator(
+                    "alias",
+                    alias,
+                    RED,
+                    f"points at missing collection `{target}`: every request through it fails",
+                    f"Re-point it: crewchief alias set {alias} COLLECTION",
+                )
+            )
+        elif target in by_name and by_name[target].points == 0:
+            out.append(
+                Indicator(
+                    "alias",
+                    alias,
+                    YELLOW,
+                    f"points at `{target}`, which is empty",
+                    f"Roll back if this is a mistake: crewchief alias rollback {alias}",
+                )
+            )
+        else:
+            out.append(Indicator("alias", alias, GREEN, f"-> {target}"))
+    return out
+
+
+def _unused_version_indicators(facts: TargetFacts) -> list[Indicator]:
+    targets = set(facts.aliases.values())
+    shown = {c.name for c in facts.collections}
+    out = []
+    for _base, members in families(facts.all_collections).items():
+        for old in members[1:]:  # the newest version is never "unused"
+            if old in shown and old not in targets:
+                out.append(
+                    Indicator(
+                        "unused_version",
+                        old,
+                        YELLOW,
+                        f"an older version (newest is `{members[0]}`) with no alias pointing at it",
+                        "Keep it for rollback, or remove old versions: crewchief gc --keep 2",
+                    )
+                )
+    return out
+
+
+def assess(facts: TargetFacts, policy: HealthPolicy | None = None) -> HealthReport:
+    policy = policy or HealthPolicy()
+    indicators: list[Indicator] = []
+    for c in facts.collections:
+        indicators.append(_status_indicator(c))
+        if c.status != RED:
+            indicators.append(_indexing_indicator(c))
+            indicators.append(_segments_indicator(c, policy))
+        indicators.append(_snapshot_indicator(c, facts.now, policy))
+    indicators += _alias_indicators(facts)
+    indicators += _unused_version_indicators(facts)
+    return HealthReport(
+        location=facts.location,
+        kind=facts.kind,
+        checked_at=facts.now.isoformat(timespec="seconds"),
+        status=worst([i.status for i in indicators]),
+        indicators=indicators,
+    )

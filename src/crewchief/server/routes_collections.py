@@ -1,0 +1,90 @@
+"""Collections and aliases: Qdrant's `/collections` and `/aliases` REST routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qdrant_client.http import models
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from crewchief.server.dispatch import call, drop_none
+from crewchief.server.envelope import ok, parse_body, query_int
+
+# CreateCollection body field -> QdrantClient.create_collection keyword
+_CREATE_KWARGS = {"vectors": "vectors_config", "sparse_vectors": "sparse_vectors_config"}
+
+
+def create_collection_kwargs(body: models.CreateCollection) -> dict[str, Any]:
+    """The body's explicitly given fields as `create_collection` keywords."""
+    kwargs: dict[str, Any] = {}
+    for field in body.model_fields_set:
+        value = getattr(body, field)
+        if value is not None:
+            kwargs[_CREATE_KWARGS.get(field, field)] = value
+    return kwargs
+
+
+async def list_collections(request: Request) -> Response:
+    return ok(request, await call(request, "get_collections"))
+
+
+async def get_collection(request: Request) -> Response:
+    name = request.path_params["collection_name"]
+    return ok(request, await call(request, "get_collection", name))
+
+
+async def create_collection(request: Request) -> Response:
+    name = request.path_params["collection_name"]
+    timeout = query_int(request, "timeout")
+    body = await parse_body(request, models.CreateCollection, required=False)
+    kwargs = create_collection_kwargs(body) if body is not None else {}
+    kwargs.update(drop_none(timeout=timeout))
+    return ok(request, await call(request, "create_collection", name, **kwargs))
+
+
+async def delete_collection(request: Request) -> Response:
+    name = request.path_params["collection_name"]
+    timeout = query_int(request, "timeout")
+    return ok(request, await call(request, "delete_collection", name, **drop_none(timeout=timeout)))
+
+
+async def collection_exists(request: Request) -> Response:
+    name = request.path_params["collection_name"]
+    exists = await call(request, "collection_exists", name)
+    return ok(request, models.CollectionExistence(exists=bool(exists)))
+
+
+async def update_aliases(request: Request) -> Response:
+    timeout = query_int(request, "timeout")
+    body: models.ChangeAliasesOperation = await parse_body(request, models.ChangeAliasesOperation)
+    # one engine call: every client sees all of these actions or none of them
+    result = await call(
+        request,
+        "update_collection_aliases",
+        change_aliases_operations=body.actions,
+        **drop_none(timeout=timeout),
+    )
+    return ok(request, result)
+
+
+async def list_aliases(request: Request) -> Response:
+    return ok(request, await call(request, "get_aliases"))
+
+
+async def collection_aliases(request: Request) -> Response:
+    name = request.path_params["collection_name"]
+    return ok(request, await call(request, "get_collection_aliases", name))
+
+
+routes = [
+    Route("/collections", list_collections, methods=["GET"]),
+    Route("/collections/aliases", update_aliases, methods=["POST"]),
+    Route("/aliases", list_aliases, methods=["GET"]),
+    Route("/collections/{collection_name}", get_collection, methods=["GET"]),
+    Route("/collections/{collection_name}", create_collection, methods=["PUT"]),
+    Route("/collections/{collection_name}", delete_collection, methods=["DELETE"]),
+    Route("/collections/{collection_name}/exists", collection_exists, methods=["GET"]),
+    Route("/collections/{collection_name}/aliases", collection_aliases, methods=["GET"]),
+]

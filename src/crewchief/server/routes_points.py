@@ -1,0 +1,220 @@
+"""Points and payload indexes: Qdrant's `/collections/{name}/points...` routes.
+
+Defaults follow Qdrant's REST API (not qdrant-client's keyword defaults):
+query returns no payload unless asked, retrieve and scroll return it.
+Updates without `wait=true` answer like Qdrant: 200 with an UpdateResult.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from qdrant_client.http import models
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from crewchief.server.dispatch import call, drop_none, engine_of
+from crewchief.server.envelope import ApiError, ok, parse_body, query_bool, query_enum, query_int
+
+
+def _collection(request: Request) -> str:
+    return str(request.path_params["collection_name"])
+
+
+def _update_options(request: Request) -> dict[str, Any]:
+    """`wait` (Qdrant's default for REST: false), `timeout`, `ordering`."""
+    query_enum(request, "ordering", models.WriteOrdering)  # validated; one replica
+    options: dict[str, Any] = {"wait": query_bool(request, "wait", False)}
+    options.update(drop_none(timeout=query_int(request, "timeout")))
+    return options
+
+
+def _read_options(request: Request) -> dict[str, Any]:
+    """`timeout`; `consistency` is accepted and ignored (one replica satisfies all)."""
+    return drop_none(timeout=query_int(request, "timeout"))
+
+
+def _shard(key: Any) -> dict[str, Any]:
+    return drop_none(shard_key_selector=key)
+
+
+def parse_point_id(raw: str) -> int | str:
+    if raw.isdigit():
+        return int(raw)
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise ApiError(400, f"Wrong input: {raw!r} is not a valid point id") from None
+
+
+async def upsert_points(request: Request) -> Response:
+    options = _update_options(request)
+    body = await parse_body(request, models.PointInsertOperations)
+    points = body.points if isinstance(body, models.PointsList) else body.batch
+    extra = drop_none(update_filter=body.update_filter, update_mode=body.update_mode)
+    result = await call(
+        request,
+        "upsert",
+        _collection(request),
+        points=points,
+        **extra,
+        **_shard(body.shard_key),
+        **options,
+    )
+    return ok(request, result)
+
+
+async def retrieve_points(request: Request) -> Response:
+    options = _read_options(request)
+    body: models.PointRequest = await parse_body(request, models.PointRequest)
+    records = await call(
+        request,
+        "retrieve",
+        _collection(request),
+        ids=body.ids,
+        with_payload=True if body.with_payload is None else body.with_payload,
+        with_vectors=False if body.with_vector is None else body.with_vector,
+        **_shard(body.shard_key),
+        **options,
+    )
+    return ok(request, records)
+
+
+async def get_point(request: Request) -> Response:
+    options = _read_options(request)
+    point_id = parse_point_id(request.path_params["id"])
+    records = await call(
+        request,
+        "retrieve",
+        _collection(request),
+        ids=[point_id],
+        with_payload=True,
+        with_vectors=True,
+        **options,
+    )
+    if not records:
+        raise ApiError(404, f"Not found: No point with id {point_id} found")
+    return ok(request, records[0])
+
+
+async def delete_points(request: Request) -> Response:
+    options = _update_options(request)
+    body = await parse_body(request, models.PointsSelector)
+    result = await call(request, "delete", _collection(request), points_selector=body, **options)
+    return ok(request, result)
+
+
+async def scroll_points(request: Request) -> Response:
+    options = _read_options(request)
+    body = await parse_body(request, models.ScrollRequest, required=False)
+    body = body or models.ScrollRequest()
+    points, next_offset = await call(
+        request,
+        "scroll",
+        _collection(request),
+        scroll_filter=body.filter,
+        limit=10 if body.limit is None else body.limit,
+        offset=body.offset,
+        with_payload=True if body.with_payload is None else body.with_payload,
+        with_vectors=False if body.with_vector is None else body.with_vector,
+        **drop_none(order_by=body.order_by),
+        **_shard(body.shard_key),
+        **options,
+    )
+    return ok(request, models.ScrollResult(points=points, next_page_offset=next_offset))
+
+
+async def count_points(request: Request) -> Response:
+    options = _read_options(request)
+    body = await parse_body(request, models.CountRequest, required=False)
+    body = body or models.CountRequest()
+    result = await call(
+        request,
+        "count",
+        _collection(request),
+        count_filter=body.filter,
+        exact=True if body.exact is None else body.exact,
+        **_shard(body.shard_key),
+        **options,
+    )
+    return ok(request, result)
+
+
+def query_kwargs(body: models.QueryRequest) -> dict[str, Any]:
+    """A QueryRequest body as `QdrantClient.query_points` keywords."""
+    return {
+        "query": body.query,
+        "using": body.using,
+        "prefetch": body.prefetch,
+        "query_filter": body.filter,
+        "search_params": body.params,
+        "limit": 10 if body.limit is None else body.limit,
+        "offset": body.offset,
+        "with_payload": False if body.with_payload is None else body.with_payload,
+        "with_vectors": False if body.with_vector is None else body.with_vector,
+        "score_threshold": body.score_threshold,
+        "lookup_from": body.lookup_from,
+        **_shard(body.shard_key),
+    }
+
+
+async def query_points(request: Request) -> Response:
+    options = _read_options(request)
+    body = await parse_body(request, models.QueryRequest, required=False)
+    kwargs = query_kwargs(body or models.QueryRequest())
+    result = await call(request, "query_points", _collection(request), **kwargs, **options)
+    return ok(request, result)
+
+
+async def query_batch(request: Request) -> Response:
+    options = _read_options(request)
+    body: models.QueryRequestBatch = await parse_body(request, models.QueryRequestBatch)
+    engine, name = engine_of(request), _collection(request)
+
+    def run_all() -> list[Any]:
+        return [engine.query_points(name, **query_kwargs(q), **options) for q in body.searches]
+
+    return ok(request, await run_in_threadpool(run_all))
+
+
+async def create_index(request: Request) -> Response:
+    options = _update_options(request)
+    body: models.CreateFieldIndex = await parse_body(request, models.CreateFieldIndex)
+    result = await call(
+        request,
+        "create_payload_index",
+        _collection(request),
+        field_name=body.field_name,
+        field_schema=body.field_schema,
+        **options,
+    )
+    return ok(request, result)
+
+
+async def delete_index(request: Request) -> Response:
+    options = _update_options(request)
+    if not hasattr(engine_of(request), "delete_payload_index"):
+        raise ApiError(400, "Deleting a payload index is not supported by this engine")
+    field = request.path_params["field_name"]
+    result = await call(
+        request, "delete_payload_index", _collection(request), field_name=field, **options
+    )
+    return ok(request, result)
+
+
+_P = "/collections/{collection_name}"
+routes = [
+    Route(_P + "/points", upsert_points, methods=["PUT"]),
+    Route(_P + "/points", retrieve_points, methods=["POST"]),
+    Route(_P + "/points/delete", delete_points, methods=["POST"]),
+    Route(_P + "/points/scroll", scroll_points, methods=["POST"]),
+    Route(_P + "/points/count", count_points, methods=["POST"]),
+    Route(_P + "/points/query", query_points, methods=["POST"]),
+    Route(_P + "/points/query/batch", query_batch, methods=["POST"]),
+    Route(_P + "/points/{id}", get_point, methods=["GET"]),
+    Route(_P + "/index", create_index, methods=["PUT"]),
+    Route(_P + "/index/{field_name}", delete_index, methods=["DELETE"]),
+]

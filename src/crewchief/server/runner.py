@@ -1,0 +1,179 @@
+"""Run the REST server: open the engine, bind, serve, shut down cleanly.
+
+Shared by `crewchief serve` and `python -m crewchief.server`.  The socket is
+bound before uvicorn starts so `--port 0` works: the OS picks a free port
+and we print the real one, once the server accepts connections:
+
+    crewchief serve: listening on http://127.0.0.1:43117
+
+SIGTERM and SIGINT stop accepting, let running requests and background
+snapshot work finish, then close the engine (flushing it) and exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from crewchief.errors import InvalidInput
+from crewchief.server.app import create_app
+from crewchief.server.uploads import DEFAULT_MAX_UPLOAD_BYTES
+
+LISTENING = "crewchief serve: listening on {url}"
+
+
+def upload_limit_from_env() -> int:
+    raw = os.environ.get("CREWCHIEF_MAX_UPLOAD_BYTES", "")
+    if not raw:
+        return DEFAULT_MAX_UPLOAD_BYTES
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidInput(
+            f"CREWCHIEF_MAX_UPLOAD_BYTES must be a positive number of bytes, got {raw!r}"
+        )
+    return int(raw)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_warning(host: str) -> str:
+    return (
+        "\n"
+        f"!!! WARNING: crewchief serve is listening on {host} WITHOUT an API key.\n"
+        "!!! Anyone who can reach this address can read, change and delete every collection.\n"
+        "!!! Set --api-key (or CREWCHIEF_API_KEY), or bind to 127.0.0.1.\n"
+    )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port (port 0: the OS picks one)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise _cannot_listen(host, port, exc) from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise _cannot_listen(host, port, exc) from None
+    return sock
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> InvalidInput:
+    return InvalidInput(
+        f"Cannot listen on {host}:{port}: {exc.strerror or exc}",
+        hint="Choose another --host or --port (--port 0 lets the OS pick a free one)",
+    )
+
+
+def url_for(host: str, sock: socket.socket) -> str:
+    port = sock.getsockname()[1]
+    shown = host.strip("[]")
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def local_url(url: str) -> str:
+    """The URL a process on this machine should use (a wildcard bind is reachable on loopback)."""
+    return url.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn with a "listening" line after start-up and an engine close at the end."""
+
+    def __init__(
+        self, config: uvicorn.Config, on_started: Callable[[], None], on_stopped: Callable[[], None]
+    ) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+        self._on_stopped = on_stopped
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit:
+            self._on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets=sockets)
+        await asyncio.get_running_loop().run_in_executor(None, self._on_stopped)
+        # a graceful stop on SIGTERM/SIGINT is a normal exit, not a death by signal
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
+
+
+def run_server(
+    data: Path,
+    host: str = "127.0.0.1",
+    port: int = 6333,
+    api_key: str | None = None,
+    read_only_api_key: str | None = None,
+    max_upload_bytes: int | None = None,
+    out: Any = None,
+    err: Any = None,
+) -> None:
+    """Serve `data` until SIGTERM/SIGINT.  Raises CrewchiefError (e.g. DataDirLocked).
+
+    The upload limit defaults to CREWCHIEF_MAX_UPLOAD_BYTES, else 64 GiB.
+    """
+    from crewchief import Engine
+
+    if max_upload_bytes is None:
+        max_upload_bytes = upload_limit_from_env()
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if not api_key and not is_loopback(host):
+        print(insecure_warning(host), file=err, flush=True)
+    engine = Engine(data)
+    closed = False
+
+    def close_engine() -> None:
+        nonlocal closed
+        if not closed:
+            closed = True
+            engine.close()
+
+    try:
+        sock = bind_socket(host, port)
+        url = url_for(host, sock)
+        engine.set_owner_url(local_url(url))
+        app = create_app(
+            engine,
+            api_key=api_key,
+            read_only_api_key=read_only_api_key,
+            max_upload_bytes=max_upload_bytes,
+        )
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=30,
+            server_header=False,
+        )
+
+        def announce() -> None:
+            print(LISTENING.format(url=url), file=out, flush=True)
+
+        _Server(config, on_started=announce, on_stopped=close_engine).run(sockets=[sock])
+    finally:
+        close_engine()

@@ -1,0 +1,271 @@
+"""One interface over "an embedded data directory" and "a Qdrant server at a URL".
+
+The ops layer (health, aliases, deploy, gc, backups) is written once against
+`Target`.  `target.client` speaks `QdrantClient`'s API in both cases (the
+embedded `Engine` mirrors it); the few things qdrant-client has no call for
+(alias history, compare-and-set, snapshot download/upload, explicit index
+builds) are methods here, implemented for both kinds.
+
+Alias history lives where the aliases live:
+- embedded: the engine's `alias-history.jsonl` in the data directory;
+- `crewchief serve`: the same journal, read over `GET /crewchief/alias-history`;
+- any other Qdrant server: a small collection `crewchief_alias_history` on the
+  server itself, so every operator sees the same history.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from qdrant_client import QdrantClient, models
+
+from crewchief.engine.catalog import (
+    AliasChange,
+    AliasOp,
+    check_expected,
+    now_iso,
+    plan_alias_changes,
+)
+from crewchief.engine.lock import read_owner
+from crewchief.errors import CrewchiefError, InvalidInput, NotFound, Refused
+
+DEFAULT_TARGET = "./crewchief-data"
+HISTORY_COLLECTION = "crewchief_alias_history"
+INTERNAL_PREFIX = "crewchief_"
+
+
+class Target(ABC):
+    """Where the collections are.  `client` is QdrantClient-compatible."""
+
+    kind: str
+    native_kind: str  # the kind of snapshot file it makes and recovers
+    location: str
+    client: Any
+
+    def collection_names(self) -> list[str]:
+        """User collections (crewchief's own bookkeeping collections left out)."""
+        names = [c.name for c in self.client.get_collections().collections]
+        return sorted(n for n in names if not n.startswith(INTERNAL_PREFIX))
+
+    def aliases(self) -> dict[str, str]:
+        return {a.alias_name: a.collection_name for a in self.client.get_aliases().aliases}
+
+    def update_aliases(
+        self, operations: Sequence[AliasOp], expect: dict[str, str | None] | None = None
+    ) -> list[AliasChange]:
+        """Apply an alias batch; with `expect`, refuse if any alias is not where expected."""
+        current = self.aliases()
+        check_expected(current, expect)
+        _new, changes = plan_alias_changes(current, set(self.collection_names()), operations)
+        self.client.update_collection_aliases(list(operations))
+        return self._record(changes)
+
+    @abstractmethod
+    def _record(self, changes: list[tuple[str, str | None, str | None, str]]) -> list[AliasChange]:
+        """Record alias changes in the history (where the target keeps it)."""
+
+    @abstractmethod
+    def alias_history(self, alias: str | None = None) -> list[AliasChange]:
+        """Alias changes, oldest first."""
+
+    @abstractmethod
+    def optimize(self, collection: str) -> None:
+        """Ask for the index to be built now (a server does this by itself)."""
+
+    @abstractmethod
+    def download_snapshot(self, collection: str, snapshot: str, dest: Path) -> Path:
+        """Copy a collection snapshot file to `dest` (a file path)."""
+
+    @abstractmethod
+    def upload_snapshot(self, collection: str, path: Path, checksum: str | None = None) -> None:
+        """Recover `collection` from a local snapshot file."""
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EmbeddedTarget(Target):
+    kind = "embedded"
+    native_kind = "crewchief-edge"  # what its snapshots are, and what it can recover
+
+    def __init__(self, path: str | Path) -> None:
+        from crewchief.engine import Engine
+
+        self.location = str(path)
+        self.engine = Engine(path)
+        self.client = self.engine
+
+    def update_aliases(
+        self, operations: Sequence[AliasOp], expect: dict[str, str | None] | None = None
+    ) -> list[AliasChange]:
+        return self.engine.change_aliases(operations, expect)
+
+    def _record(self, changes: list[tuple[str, str | None, str | None, str]]) -> list[AliasChange]:
+        raise AssertionError("the engine journals its own alias changes")  # pragma: no cover
+
+    def alias_history(self, alias: str | None = None) -> list[AliasChange]:
+        return self.engine.alias_history(alias)
+
+    def optimize(self, collection: str) -> None:
+        # This process owns the engine: if it returned before the build finished and
+        # exited, the build would be abandoned.  So wait here.
+        self.engine.optimize(collection, wait=True)
+
+    def download_snapshot(self, collection: str, snapshot: str, dest: Path) -> Path:
+        import shutil
+
+        shutil.copyfile(self.engine.snapshot_file(collection, snapshot), dest)
+        return dest
+
+    def upload_snapshot(self, collection: str, path: Path, checksum: str | None = None) -> None:
+        self.engine.recover_snapshot(collection, str(path), checksum=checksum)
+
+
+class RemoteTarget(Target):
+    kind = "remote"
+
+    def __init__(self, url: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+        self.location = url.rstrip("/")
+        headers = {"api-key": api_key} if api_key else {}
+        self.http = httpx.Client(base_url=self.location, headers=headers, timeout=timeout)
+        try:
+            root = self.http.get("/")
+        except httpx.HTTPError as exc:
+            raise NotFound(
+                f"No Qdrant server answers at {self.location}: {exc}",
+                hint="Check the URL and that the server runs (crewchief serve --data DIR)",
+            ) from exc
+        self.is_crewchief = "crewchief" in root.text
+        self.native_kind = "crewchief-edge" if self.is_crewchief else "qdrant"
+        self.client = QdrantClient(
+            url=self.location, api_key=api_key, timeout=int(timeout), check_compatibility=False
+        )
+
+    def close(self) -> None:
+        self.http.close()
+        super().close()
+
+    # -- alias history -----------------------------------------------------------------------------
+
+    def _record(self, changes: list[tuple[str, str | None, str | None, str]]) -> list[AliasChange]:
+        if self.is_crewchief:  # the server's engine journals every change itself
+            return [AliasChange(0, now_iso(), a, o, n, op) for a, o, n, op in changes]
+        self._ensure_history_collection()
+        seq = time.time_ns()
+        recorded = [AliasChange(seq, now_iso(), a, o, n, op) for a, o, n, op in changes]
+        if recorded:
+            self.client.upsert(
+                HISTORY_COLLECTION,
+                [
+                    models.PointStruct(id=str(uuid.uuid4()), vector=[1.0], payload=c.to_json())
+                    for c in recorded
+                ],
+            )
+        return recorded
+
+    def _ensure_history_collection(self) -> None:
+        if not self.client.collection_exists(HISTORY_COLLECTION):
+            self.client.create_collection(
+                HISTORY_COLLECTION,
+                vectors_config=models.VectorParams(size=1, distance=models.Distance.DOT),
+            )
+
+    def alias_history(self, alias: str | None = None) -> list[AliasChange]:
+        if self.is_crewchief:
+            params = {"alias": alias} if alias else {}
+            resp = self.http.get("/crewchief/alias-history", params=params)
+            _raise_for(resp)
+            return [AliasChange(**rec) for rec in resp.json()["result"]]
+        if not self.client.collection_exists(HISTORY_COLLECTION):
+            return []
+        flt = None
+        if alias:
+            flt = models.Filter(
+                must=[models.FieldCondition(key="alias", match=models.MatchValue(value=alias))]
+            )
+        out: list[AliasChange] = []
+        offset = None
+        while True:
+            page, offset = self.client.scroll(
+                HISTORY_COLLECTION, scroll_filter=flt, limit=256, offset=offset
+            )
+            out.extend(AliasChange(**p.payload) for p in page if p.payload)
+            if offset is None:
+                break
+        return sorted(out, key=lambda c: (c.seq, c.time))
+
+    # -- the rest --------------------------------------------------------------------------------
+
+    def optimize(self, collection: str) -> None:
+        """A Qdrant server indexes by itself; crewchief serve is asked explicitly."""
+        if self.is_crewchief:
+            _raise_for(self.http.post(f"/crewchief/collections/{collection}/optimize"))
+
+    def download_snapshot(self, collection: str, snapshot: str, dest: Path) -> Path:
+        with self.http.stream("GET", f"/collections/{collection}/snapshots/{snapshot}") as resp:
+            _raise_for(resp)
+            with open(dest, "wb") as out:
+                for block in resp.iter_bytes(1 << 20):
+                    out.write(block)
+        return dest
+
+    def upload_snapshot(self, collection: str, path: Path, checksum: str | None = None) -> None:
+        params = {"wait": "true", **({"checksum": checksum} if checksum else {})}
+        with open(path, "rb") as f:
+            resp = self.http.post(
+                f"/collections/{collection}/snapshots/upload",
+                params=params,
+                files={"snapshot": (path.name, f, "application/octet-stream")},
+                timeout=None,
+            )
+        _raise_for(resp)
+
+
+def _raise_for(resp: httpx.Response) -> None:
+    if resp.status_code < 400:
+        return
+    try:
+        resp.read()
+        message = resp.json()["status"]["error"]
+    except Exception:
+        message = resp.text[:200]
+    cls: type[CrewchiefError] = NotFound if resp.status_code == 404 else InvalidInput
+    if resp.status_code in (401, 403):
+        raise Refused(f"{resp.status_code}: {message}", hint="Pass --api-key (or QDRANT_API_KEY)")
+    raise cls(f"{resp.status_code}: {message}")
+
+
+def open_target(
+    spec: str | None = None, api_key: str | None = None, create: bool = False
+) -> Target:
+    """`spec`: an http(s) URL, or a data directory (default ./crewchief-data or
+    $CREWCHIEF_TARGET).  A directory owned by a running `crewchief serve` is reached
+    through that server instead.  A missing directory is an error unless `create`
+    (a typo must not silently make a new, empty engine)."""
+    spec = spec or os.environ.get("CREWCHIEF_TARGET") or DEFAULT_TARGET
+    api_key = api_key or os.environ.get("QDRANT_API_KEY") or None
+    if spec.startswith(("http://", "https://")):
+        return RemoteTarget(spec, api_key)
+    path = Path(spec)
+    if not path.is_dir() and not create:
+        raise NotFound(
+            f"No data directory at {path}",
+            hint="Check --target (or $CREWCHIEF_TARGET); `crewchief demo --data DIR` makes one",
+        )
+    owner = read_owner(path) if path.exists() else None
+    if owner and owner.get("url"):
+        return RemoteTarget(owner["url"], api_key)
+    return EmbeddedTarget(path)

@@ -1,0 +1,156 @@
+"""Backups on S3, after a crash, on a schedule, and from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crewchief.backup.backups import create_backup, restore_backup, verify_backup
+from crewchief.backup.policy import Policy
+from crewchief.backup.repository import Repository
+from crewchief.backup.schedule import Job, Scheduler, load_config
+from crewchief.errors import InvalidInput
+from crewchief.target import EmbeddedTarget
+from tests.helpers import fill
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_s3_round_trip(tmp_path: Path, s3_url: tuple[str, str]) -> None:
+    url, endpoint = s3_url
+    repo = Repository.open(f"{url}/roundtrip", create=True, endpoint_url=endpoint)
+    with EmbeddedTarget(tmp_path / "src") as src:
+        fill(src.client, "c", n=300, dim=8)
+        manifest = create_backup(src, repo, ["c"])
+        assert verify_backup(repo, manifest["id"], full=True)["ok"]
+        restored = restore_backup(repo, manifest["id"], src, as_name="c_copy")
+        assert src.client.count(restored["c"]).count == 300
+
+
+def test_kill_9_during_backup_lists_no_partial_backup(tmp_path: Path) -> None:
+    data, repo_dir = tmp_path / "data", tmp_path / "repo"
+    with EmbeddedTarget(data) as src:
+        fill(src.client, "c", n=3000, dim=64)
+    repo = Repository.open(str(repo_dir), create=True)
+    with EmbeddedTarget(data) as src:
+        good = create_backup(src, repo, ["c"])["id"]
+    for delay in (0.3, 0.8, 1.5):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "crewchief.cli.main",
+                "backup",
+                "create",
+                "c",
+                "--repo",
+                str(repo_dir),
+                "--target",
+                str(data),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ids = Repository.open(str(repo_dir)).backup_ids()
+        assert good in ids
+        for backup_id in ids:  # whatever is listed is whole
+            assert verify_backup(Repository.open(str(repo_dir)), backup_id)["ok"]
+
+
+def test_scheduler_runs_due_actions_and_survives_failures(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with EmbeddedTarget(data) as src:
+        fill(src.client, "c", n=50, dim=4)
+    repo_url = str(tmp_path / "repo")
+    good = Job(
+        "good",
+        str(data),
+        repo_url,
+        create="*/5 * * * *",
+        forget="0 * * * *",
+        verify="30 * * * *",
+        verify_full=True,
+        keep=Policy(last=2),
+    )
+    broken = Job(
+        "broken",
+        str(tmp_path / "missing" / "x"),
+        repo_url,
+        collections=["nope"],
+        create="*/5 * * * *",
+    )
+    t0 = datetime(2026, 11, 24, 10, 58, tzinfo=UTC)
+    sched = Scheduler([good, broken], now=t0)
+    assert sched.next_due() == t0 + timedelta(minutes=2)
+    assert sched.tick(t0 + timedelta(minutes=1)) == []  # nothing due yet
+    outcomes = []
+    for minute in range(2, 64):  # until 12:01
+        outcomes += sched.tick(t0 + timedelta(minutes=minute))
+    creates = [o for o in outcomes if o["job"] == "good" and o["action"] == "create"]
+    assert len(creates) == 13 and all(o["ok"] for o in creates)  # 11:00 ... 12:00
+    failures = [o for o in outcomes if o["job"] == "broken"]
+    assert failures and not any(o["ok"] for o in failures)  # recorded, and the loop went on
+    repo = Repository.open(repo_url)
+    assert len(repo.backup_ids()) == 2  # the forget at 12:00 kept the last 2
+    state = repo.record("schedule/good.json")
+    assert state and state["last_verify"]["ok"] and "create" in state["last_success"]
+    broken_state = repo.record("schedule/broken.json")
+    assert broken_state and "No data directory" in broken_state["last_failure"]["error"]
+
+
+def test_schedule_config_is_validated(tmp_path: Path) -> None:
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('[[jobs]]\nname="a"\ntarget="d"\nrepo="r"\ncreate="61 * * * *"\n')
+    with pytest.raises(InvalidInput, match="bad cron"):
+        load_config(cfg)
+    cfg.write_text('[[jobs]]\nname="a"\ntarget="d"\nrepo="r"\nforget="0 * * * *"\n')
+    with pytest.raises(InvalidInput, match="keep"):
+        load_config(cfg)
+    cfg.write_text(
+        '[[jobs]]\nname="a"\ntarget="d"\nrepo="r"\ncreate="0 3 * * *"\n[jobs.keep]\nlast=3\n'
+    )
+    assert load_config(cfg)[0].keep == Policy(last=3)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crewchief.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_backup_cli(tmp_path: Path) -> None:
+    data, repo = str(tmp_path / "data"), str(tmp_path / "repo")
+    with EmbeddedTarget(tmp_path / "data") as src:
+        fill(src.client, "c", n=100, dim=4)
+    made = cli("backup", "create", "--all", "--repo", repo, "--target", data, "--json")
+    assert made.returncode == 0, made.stderr
+    backup_id = json.loads(made.stdout)["id"]
+    listed = json.loads(cli("backup", "list", "--repo", repo, "--json").stdout)
+    assert [b["id"] for b in listed] == [backup_id]
+    verified = cli("backup", "verify", "--all", "--full", "--repo", repo)
+    assert verified.returncode == 0 and "ok" in verified.stdout
+    restored = cli("backup", "restore", backup_id, "--repo", repo, "--to", str(tmp_path / "new"))
+    assert restored.returncode == 0 and "restored `c` as `c`" in restored.stdout
+    no_policy = cli("backup", "forget", "--repo", repo)
+    assert no_policy.returncode == 64 and "No retention policy" in no_policy.stderr
+    kept = cli("backup", "forget", "--keep-last", "1", "--repo", repo, "--dry-run")
+    assert kept.returncode == 0 and "keep" in kept.stdout
+    missing = cli("backup", "show", "nope", "--repo", repo)
+    assert missing.returncode == 66 and "hint:" in missing.stderr

@@ -1,0 +1,180 @@
+"""Backups end to end on real parts: engine, server, repository (local and S3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from qdrant_client import models
+
+from crewchief.backup.backups import create_backup, restore_backup, verify_backup
+from crewchief.backup.forget import forget
+from crewchief.backup.policy import Policy
+from crewchief.backup.repository import Repository, object_key
+from crewchief.errors import InvalidInput
+from crewchief.ops import aliases
+from crewchief.target import EmbeddedTarget, RemoteTarget, Target
+from tests.helpers import fill
+from tests.server.serverproc import start_server
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Iterator[Target]:
+    tgt = EmbeddedTarget(tmp_path / "source")
+    fill(tgt.client, "shop_v1", n=600, dim=16, seed=3)
+    tgt.client.create_payload_index("shop_v1", "genre", models.PayloadSchemaType.KEYWORD)
+    aliases.execute_switch(tgt, aliases.plan_switch(tgt, "shop", "shop_v1"))
+    yield tgt
+    tgt.close()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repository:
+    return Repository.open(str(tmp_path / "repo"), create=True)
+
+
+def same_data(a: Target, a_name: str, b: Target, b_name: str) -> None:
+    assert a.client.count(a_name).count == b.client.count(b_name).count
+    ids = list(range(0, 600, 37))
+    ra = {r.id: r for r in a.client.retrieve(a_name, ids, with_vectors=True)}
+    rb = {r.id: r for r in b.client.retrieve(b_name, ids, with_vectors=True)}
+    assert ra.keys() == rb.keys()
+    for i in ra:
+        assert ra[i].payload == rb[i].payload
+        assert ra[i].vector == pytest.approx(rb[i].vector, rel=1e-6)
+    q = ra[ids[3]].vector
+    exact = models.SearchParams(exact=True)
+    hits_a = a.client.query_points(a_name, query=q, limit=10, search_params=exact).points
+    hits_b = b.client.query_points(b_name, query=q, limit=10, search_params=exact).points
+    assert [h.id for h in hits_a] == [h.id for h in hits_b]
+
+
+@pytest.mark.parametrize("fmt", ["native", "portable"])
+def test_embedded_to_embedded_under_a_new_name(source: Target, repo: Repository, fmt: str) -> None:
+    manifest = create_backup(source, repo, ["shop_v1"])
+    assert repo.backup_ids() == [manifest["id"]]
+    assert manifest["aliases"] == {"shop": "shop_v1"}
+    restored = restore_backup(repo, manifest["id"], source, fmt=fmt)
+    new = restored["shop_v1"]
+    assert new.startswith("shop_v1_restored_")  # the name was taken: a new one by default
+    same_data(source, "shop_v1", source, new)
+    assert "genre" in source.client.get_collection(new).payload_schema
+
+
+@pytest.mark.parametrize("fmt", ["auto", "portable"])
+def test_embedded_to_served_through_qdrant_client(
+    source: Target, repo: Repository, tmp_path: Path, fmt: str
+) -> None:
+    manifest = create_backup(source, repo, ["shop_v1"])
+    server = start_server(tmp_path / "served")
+    try:
+        dest = RemoteTarget(server.url)
+        restored = restore_backup(repo, manifest["id"], dest, with_aliases=True, fmt=fmt)
+        assert restored == {"shop_v1": "shop_v1"}
+        same_data(source, "shop_v1", dest, "shop_v1")
+        assert dest.aliases() == {"shop": "shop_v1"}
+        dest.close()
+    finally:
+        server.stop()
+
+
+def test_served_to_embedded(repo: Repository, tmp_path: Path) -> None:
+    server = start_server(tmp_path / "served")
+    try:
+        src = RemoteTarget(server.url)
+        fill(src.client, "shop_v1", n=600, dim=16, seed=3)
+        manifest = create_backup(src, repo)
+        with EmbeddedTarget(tmp_path / "elsewhere") as dest:
+            restore_backup(repo, manifest["id"], dest)
+            same_data(src, "shop_v1", dest, "shop_v1")
+        src.close()
+    finally:
+        server.stop()
+
+
+def test_second_backup_stores_only_what_changed(tmp_path: Path, repo: Repository) -> None:
+    with EmbeddedTarget(tmp_path / "big") as source:
+        fill(
+            source.client,
+            "c",
+            n=3000,
+            dim=16,
+            optimizers_config=models.OptimizersConfigDiff(indexing_threshold=50),
+        )
+        source.optimize("c")  # the bulk of the data in an indexed, immutable segment
+        first = create_backup(source, repo, ["c"])
+        assert first["stats"]["bytes_new"] == first["stats"]["bytes_total"]
+        unchanged = create_backup(source, repo, ["c"])
+        assert unchanged["stats"]["bytes_new"] == 0  # deterministic snapshots and exports
+        source.client.upsert(
+            "c",
+            [
+                models.PointStruct(id=i * 100, vector=[0.5] * 16, payload={"changed": True})
+                for i in range(30)  # 1% of the points
+            ],
+        )
+        changed = create_backup(source, repo, ["c"])
+        s = changed["stats"]
+        assert 0 < s["bytes_new"] < 0.7 * s["bytes_total"], s
+        assert verify_backup(repo, changed["id"], full=True)["ok"]
+
+
+def test_verify_quick_and_full_and_corruption(source: Target, repo: Repository) -> None:
+    manifest = create_backup(source, repo, ["shop_v1"])
+    assert verify_backup(repo, manifest["id"])["ok"]
+    full = verify_backup(repo, manifest["id"], full=True)
+    assert full["ok"] and full["mode"] == "full"
+    assert repo.record(f"verify/{manifest['id']}.json")["mode"] == "full"  # type: ignore[index]
+    digest = manifest["collections"]["shop_v1"]["portable"][0]["chunks"][0][0]
+    repo.storage.put(object_key(digest), b"bit rot")
+    bad = verify_backup(repo, manifest["id"])
+    assert not bad["ok"] and digest[:12] in bad["problems"][0]
+    repo.storage.delete(object_key(digest))
+    assert not verify_backup(repo, manifest["id"])["ok"]
+
+
+def test_forget_keeps_by_policy_and_prunes(source: Target, repo: Repository) -> None:
+    ids = [create_backup(source, repo, ["shop_v1"])["id"] for _ in range(3)]
+    with pytest.raises(InvalidInput, match="No retention policy"):
+        forget(repo, Policy())
+    dry = forget(repo, Policy(last=1), dry_run=True)
+    assert [d.keep for d in dry.decisions] == [True, False, False]
+    assert repo.backup_ids() == ids  # dry run changed nothing
+    objects_before = len(list(repo.object_digests()))
+    result = forget(repo, Policy(last=1))
+    assert result.removed == ids[:2][::-1] or sorted(result.removed) == sorted(ids[:2])
+    assert repo.backup_ids() == [ids[2]]
+    assert len(list(repo.object_digests())) <= objects_before
+    assert verify_backup(repo, ids[2], full=True)["ok"]  # what is left still restores
+
+
+def test_last_backup_of_a_collection_is_never_removed(source: Target, repo: Repository) -> None:
+    fill(source.client, "other", n=20, dim=4)
+    only_other = create_backup(source, repo, ["other"])["id"]
+    create_backup(source, repo, ["shop_v1"])
+    create_backup(source, repo, ["shop_v1"])
+    result = forget(repo, Policy(last=1))
+    kept = {d.id: d.reasons for d in result.decisions if d.keep}
+    assert only_other in kept  # its own series keeps it anyway (last 1)
+    result = forget(repo, Policy(daily=1))
+    assert only_other in repo.backup_ids()
+
+
+def test_policy_buckets_are_pure_and_explained() -> None:
+    from crewchief.backup.policy import BackupRef, plan_forget
+
+    t0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    refs = [BackupRef(f"b{h}", t0 - timedelta(hours=h), frozenset({"c"})) for h in range(0, 72, 6)]
+    decisions = plan_forget(refs, Policy(last=2, daily=3))
+    kept = [d.id for d in decisions if d.keep]
+    assert kept[:2] == ["b0", "b6"]
+    assert {d.id for d in decisions if any(r.startswith("daily") for r in d.reasons)} == {
+        "b0",
+        "b18",
+        "b42",
+    }  # the newest backup of each day
+    assert all(d.reasons for d in decisions)
+    gone = plan_forget(refs, Policy(last=1), allow_remove_all=False)
+    assert sum(d.keep for d in gone) == 1

@@ -1,0 +1,171 @@
+"""Blue-green deploy and gc, on both kinds of target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from qdrant_client import models
+
+from crewchief.datasets import movie_payload
+from crewchief.errors import InvalidInput
+from crewchief.ops import aliases, deploy
+from crewchief.ops.deploy import GateFailed
+from crewchief.ops.gc import execute_gc, plan_gc
+from crewchief.target import Target
+from tests.helpers import fill
+from tests.ops import embedders
+
+
+@pytest.fixture
+def live(target: Target) -> Target:
+    fill(target.client, "shop_v1", n=400, dim=16, seed=1)
+    aliases.execute_switch(target, aliases.plan_switch(target, "shop", "shop_v1"))
+    return target
+
+
+def queries_file(tmp_path: Path, vectors: list[list[float]], with_payload: bool = False) -> Path:
+    path = tmp_path / "queries.jsonl"
+    lines = []
+    for i, v in enumerate(vectors):
+        row: dict[str, object] = {"vector": v}
+        if with_payload:
+            row["payload"] = movie_payload(i)
+        lines.append(json.dumps(row))
+    path.write_text("\n".join(lines))
+    return path
+
+
+def test_deploy_copies_checks_switches_and_keeps_history(live: Target, tmp_path: Path) -> None:
+    vectors = [
+        r.vector for r in live.client.retrieve("shop_v1", list(range(10)), with_vectors=True)
+    ]
+    plan = deploy.plan_deploy(
+        live,
+        "shop",
+        "shop_v2",
+        changes=deploy.ConfigChanges(hnsw_m=8),
+        queries=queries_file(tmp_path, vectors),  # type: ignore[arg-type]
+    )
+    assert plan.source == "shop_v1" and plan.current == "shop_v1" and not plan.new_exists
+    result = deploy.execute(live, plan, batch_size=64, min_overlap=0.9)
+    assert result.copied == 400
+    assert {g.name: g.passed for g in result.gates} == {
+        "count_parity": True,
+        "overlap@10": True,
+        "recall@10": True,
+    }
+    assert live.aliases()["shop"] == "shop_v2"
+    assert live.client.get_collection("shop_v2").config.hnsw_config.m == 8
+    assert [c.new for c in live.alias_history("shop")] == ["shop_v1", "shop_v2"]
+    assert live.client.retrieve("shop", [5])[0].payload == movie_payload(5)
+
+
+def test_deploy_reembeds_and_changes_vector_size(live: Target, tmp_path: Path) -> None:
+    vectors = [r.vector for r in live.client.retrieve("shop_v1", list(range(5)), with_vectors=True)]
+    plan = deploy.plan_deploy(
+        live,
+        "shop",
+        "shop_v2",
+        changes=deploy.ConfigChanges(vector_size=24),
+        embed="tests.ops.embedders:by_year",
+        queries=queries_file(tmp_path, vectors, with_payload=True),  # type: ignore[arg-type]
+    )
+    result = deploy.execute(live, plan, min_overlap=0.0)  # new embeddings: overlap is not expected
+    assert result.copied == 400
+    info = live.client.get_collection("shop")
+    assert info.config.params.vectors.size == 24  # type: ignore[union-attr]
+    assert (
+        live.client.retrieve("shop", [3], with_vectors=True)[0].vector
+        == embedders.by_year([movie_payload(3)])[0]
+    )
+
+
+def test_failed_gate_leaves_alias_untouched_and_says_by_how_much(
+    live: Target, tmp_path: Path
+) -> None:
+    vectors = [r.vector for r in live.client.retrieve("shop_v1", list(range(5)), with_vectors=True)]
+    plan = deploy.plan_deploy(
+        live,
+        "shop",
+        "shop_v2",
+        changes=deploy.ConfigChanges(vector_size=24),
+        embed="tests.ops.embedders:by_year",
+        queries=queries_file(tmp_path, vectors, with_payload=True),  # type: ignore[arg-type]
+    )
+    with pytest.raises(GateFailed) as exc:
+        deploy.execute(live, plan, min_overlap=0.9)
+    assert "overlap@10" in exc.value.message and "needs 0.9" in exc.value.message
+    assert "untouched" in exc.value.message
+    assert live.aliases()["shop"] == "shop_v1"
+    assert [c.new for c in live.alias_history("shop")] == ["shop_v1"]
+
+
+def test_count_parity_gate(live: Target) -> None:
+    # NEW already exists with points the source does not have: copying cannot fix that
+    fill(live.client, "shop_v2", n=410, dim=16, seed=7)
+    live.client.upsert("shop_v2", [models.PointStruct(id=10_000, vector=[1.0] * 16)])
+    plan = deploy.plan_deploy(live, "shop", "shop_v2")
+    with pytest.raises(GateFailed, match="count_parity = 411") as exc:
+        deploy.execute(live, plan)
+    assert "411 points in new vs 400 in source" in exc.value.message
+    assert live.aliases()["shop"] == "shop_v1"
+
+
+def test_interrupted_deploy_resumes(live: Target) -> None:
+    embedders.calls.update(n=0, fail_after=2)
+    plan = deploy.plan_deploy(
+        live,
+        "shop",
+        "shop_v2",
+        changes=deploy.ConfigChanges(vector_size=24),
+        embed="tests.ops.embedders:flaky",
+    )
+    with pytest.raises(RuntimeError, match="went away"):
+        deploy.execute(live, plan, batch_size=100)
+    assert live.client.count("shop_v2").count == 200
+    assert live.aliases()["shop"] == "shop_v1"
+    embedders.calls.update(fail_after=None)
+    plan = deploy.plan_deploy(
+        live,
+        "shop",
+        "shop_v2",
+        changes=deploy.ConfigChanges(vector_size=24),
+        embed="tests.ops.embedders:flaky",
+    )
+    assert plan.new_exists and plan.copied_already == 200
+    result = deploy.execute(live, plan, batch_size=100)
+    assert (result.copied, result.skipped) == (200, 200)
+    assert live.aliases()["shop"] == "shop_v2"
+
+
+def test_bad_deploy_input(live: Target) -> None:
+    with pytest.raises(InvalidInput, match="vector size"):
+        deploy.plan_deploy(live, "shop", "shop_v2", changes=deploy.ConfigChanges(vector_size=8))
+    with pytest.raises(InvalidInput, match="no source"):
+        deploy.plan_deploy(live, "nope", "shop_v2")
+    plan = deploy.plan_deploy(live, "shop", "shop_v2", embed="tests.ops.embedders:wrong_count")
+    with pytest.raises(InvalidInput, match="returned 1 vectors"):
+        deploy.execute(live, plan)
+    assert live.aliases()["shop"] == "shop_v1"
+
+
+def test_deploy_keeps_the_last_n_versions(live: Target) -> None:
+    for n in (2, 3, 4):
+        deploy.execute(live, deploy.plan_deploy(live, "shop", f"shop_v{n}", keep=2))
+    assert live.collection_names() == ["shop_v3", "shop_v4"]
+    assert live.aliases()["shop"] == "shop_v4"
+
+
+def test_gc_never_deletes_an_alias_target_or_the_newest(live: Target) -> None:
+    for n in (2, 3):
+        fill(live.client, f"shop_v{n}", n=5, dim=16)
+    fill(live.client, "unversioned", n=5, dim=16)
+    plan = plan_gc(live.collection_names(), live.aliases(), keep=1)
+    assert set(plan.delete) == {"shop_v2"}
+    assert "alias shop" in plan.keep["shop_v1"] and "newest" in plan.keep["shop_v3"]
+    assert execute_gc(live, plan) == ["shop_v2"]
+    assert live.collection_names() == ["shop_v1", "shop_v3", "unversioned"]
+    with pytest.raises(InvalidInput):
+        plan_gc(live.collection_names(), live.aliases(), keep=0)

@@ -1,0 +1,249 @@
+"""API keys: every route with no key, a wrong key, the read-only key and the full key."""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from qdrant_client import models
+from qdrant_client.http.exceptions import UnexpectedResponse
+from starlette.routing import Route
+
+from crewchief.server.app import create_app
+from tests.server.conftest import FULL_KEY, READ_ONLY_KEY, qdrant
+from tests.server.data import points
+from tests.server.serverproc import ServerProcess
+
+C = "authz"  # the collection most routes work on
+PUBLIC, READ, WRITE = "public", "read", "write"
+
+
+@dataclass
+class Call:
+    kind: str
+    method: str
+    route: str  # the route template, to check every route is covered
+    path: str
+    json: Any = None
+    files: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def world(auth_server: ServerProcess) -> Iterator[dict[str, str]]:
+    """Collections, an alias and snapshots for the routes to work on."""
+    admin = qdrant(auth_server.url, api_key=FULL_KEY)
+    for name in (C, "authz_doomed"):
+        admin.create_collection(
+            name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT)
+        )
+        admin.upsert(name, points(10, 4))
+    admin.create_payload_index(C, "genre", models.PayloadSchemaType.KEYWORD)
+    snaps = [admin.create_snapshot(C), admin.create_snapshot(C)]
+    fulls = [admin.create_full_snapshot(), admin.create_full_snapshot()]
+    assert all(s is not None for s in [*snaps, *fulls])
+    snapshot_path = auth_server.data / "snapshots" / C / snaps[0].name  # type: ignore[union-attr]
+    yield {
+        "snap": snaps[0].name,  # type: ignore[union-attr]
+        "doomed_snap": snaps[1].name,  # type: ignore[union-attr]
+        "full": fulls[0].name,  # type: ignore[union-attr]
+        "doomed_full": fulls[1].name,  # type: ignore[union-attr]
+        "snapshot_uri": snapshot_path.as_uri(),
+    }
+    admin.close()
+
+
+def calls(w: Mapping[str, str]) -> list[Call]:
+    col, snaps = "/collections/{collection_name}", "/collections/{collection_name}/snapshots"
+    q = {"query": [1, 0, 0, 0], "limit": 3}
+    return [
+        Call(PUBLIC, "GET", "/", "/"),
+        Call(PUBLIC, "GET", "/healthz", "/healthz"),
+        Call(PUBLIC, "GET", "/livez", "/livez"),
+        Call(PUBLIC, "GET", "/readyz", "/readyz"),
+        Call(READ, "GET", "/metrics", "/metrics"),
+        Call(READ, "GET", "/telemetry", "/telemetry"),
+        Call(READ, "GET", "/collections", "/collections"),
+        Call(READ, "GET", "/aliases", "/aliases"),
+        Call(READ, "GET", col, f"/collections/{C}"),
+        Call(READ, "GET", col + "/exists", f"/collections/{C}/exists"),
+        Call(READ, "GET", col + "/aliases", f"/collections/{C}/aliases"),
+        Call(READ, "GET", col + "/points/{id}", f"/collections/{C}/points/1"),
+        Call(READ, "POST", col + "/points", f"/collections/{C}/points", {"ids": [1, 2]}),
+        Call(READ, "POST", col + "/points/scroll", f"/collections/{C}/points/scroll", {}),
+        Call(READ, "POST", col + "/points/count", f"/collections/{C}/points/count", {}),
+        Call(READ, "POST", col + "/points/query", f"/collections/{C}/points/query", q),
+        Call(
+            READ,
+            "POST",
+            col + "/points/query/batch",
+            f"/collections/{C}/points/query/batch",
+            {"searches": [q, q]},
+        ),
+        Call(READ, "GET", snaps, f"/collections/{C}/snapshots"),
+        Call(READ, "GET", snaps + "/{snapshot_name}", f"/collections/{C}/snapshots/{w['snap']}"),
+        Call(READ, "GET", "/snapshots", "/snapshots"),
+        Call(READ, "GET", "/snapshots/{snapshot_name}", f"/snapshots/{w['full']}"),
+        Call(READ, "GET", "/crewchief/alias-history", "/crewchief/alias-history"),
+        Call(
+            WRITE,
+            "PUT",
+            col,
+            "/collections/authz_new",
+            {"vectors": {"size": 4, "distance": "Dot"}},
+        ),
+        Call(WRITE, "DELETE", col, "/collections/authz_doomed"),
+        Call(
+            WRITE,
+            "POST",
+            "/collections/aliases",
+            "/collections/aliases",
+            {"actions": [{"create_alias": {"collection_name": C, "alias_name": "authz_alias"}}]},
+        ),
+        Call(
+            WRITE,
+            "PUT",
+            col + "/points",
+            f"/collections/{C}/points",
+            {"points": [{"id": 100, "vector": [1, 2, 3, 4]}]},
+        ),
+        Call(
+            WRITE,
+            "POST",
+            col + "/points/delete",
+            f"/collections/{C}/points/delete",
+            {"points": [100]},
+        ),
+        Call(
+            WRITE,
+            "PUT",
+            col + "/index",
+            f"/collections/{C}/index",
+            {"field_name": "year", "field_schema": "integer"},
+        ),
+        Call(WRITE, "DELETE", col + "/index/{field_name}", f"/collections/{C}/index/genre"),
+        Call(WRITE, "POST", snaps, f"/collections/{C}/snapshots"),
+        Call(
+            WRITE,
+            "DELETE",
+            snaps + "/{snapshot_name}",
+            f"/collections/{C}/snapshots/{w['doomed_snap']}",
+        ),
+        Call(
+            WRITE,
+            "PUT",
+            snaps + "/recover",
+            "/collections/authz_recovered/snapshots/recover",
+            {"location": w["snapshot_uri"]},
+        ),
+        Call(
+            WRITE,
+            "POST",
+            snaps + "/upload",
+            "/collections/authz_uploaded/snapshots/upload",
+            files={"snapshot": ("x.snapshot", b"not a snapshot")},
+        ),
+        Call(WRITE, "POST", "/snapshots", "/snapshots"),
+        Call(
+            WRITE,
+            "POST",
+            "/crewchief/collections/{collection_name}/optimize",
+            f"/crewchief/collections/{C}/optimize",
+        ),
+        Call(WRITE, "DELETE", "/snapshots/{snapshot_name}", f"/snapshots/{w['doomed_full']}"),
+    ]
+
+
+def test_the_matrix_covers_every_route() -> None:
+    app = create_app(engine=None)
+    served = {
+        (method, r.path)
+        for r in app.routes
+        if isinstance(r, Route)
+        for method in (r.methods or ())
+        if method != "HEAD"
+    }
+    covered = {(c.method, c.route) for c in calls(defaultdict(lambda: "x"))}
+    assert served == covered
+
+
+KEYS = {
+    "none": {},
+    "wrong key": {"api-key": "not-the-key"},
+    "wrong bearer": {"Authorization": "Bearer not-the-key"},
+    "read-only key": {"api-key": READ_ONLY_KEY},
+    "read-only bearer": {"Authorization": f"Bearer {READ_ONLY_KEY}"},
+    "full key": {"api-key": FULL_KEY},
+    "full bearer": {"Authorization": f"Bearer {FULL_KEY}"},
+}
+
+
+def expected_refusal(kind: str, key: str) -> int | None:
+    if kind == PUBLIC or key.startswith("full"):
+        return None
+    if key == "none" or key.startswith("wrong"):
+        return 401
+    return None if kind == READ else 403
+
+
+def test_every_route_with_every_key(auth_server: ServerProcess, world: dict[str, str]) -> None:
+    failures = []
+    with httpx.Client(base_url=auth_server.url, timeout=60) as http:
+        for call in calls(world):
+            # refusals first: the full key's write really happens, and only once
+            for key in sorted(KEYS, key=lambda k: k.startswith("full")):
+                if key == "full bearer" and call.kind == WRITE:
+                    continue
+                r = http.request(
+                    call.method, call.path, json=call.json, files=call.files, headers=KEYS[key]
+                )
+                refusal = expected_refusal(call.kind, key)
+                if refusal is not None:
+                    ok = r.status_code == refusal and r.json()["status"]["error"]
+                else:
+                    ok = r.status_code not in (401, 403) and r.status_code < 500
+                if not ok:
+                    failures.append(
+                        f"{call.method} {call.path} [{key}] -> {r.status_code} {r.text[:120]}"
+                    )
+    assert not failures, "\n".join(failures)
+
+
+def test_refusals_change_nothing(auth_server: ServerProcess, world: dict[str, str]) -> None:
+    with httpx.Client(base_url=auth_server.url, timeout=60) as http:
+        for headers in (KEYS["none"], KEYS["wrong key"], KEYS["read-only key"]):
+            r = http.put(
+                "/collections/authz_never",
+                json={"vectors": {"size": 4, "distance": "Dot"}},
+                headers=headers,
+            )
+            assert r.status_code in (401, 403)
+        r = http.get("/collections/authz_never/exists", headers=KEYS["full key"])
+        assert r.json()["result"] == {"exists": False}
+
+
+def test_qdrant_client_with_keys(auth_server: ServerProcess, world: dict[str, str]) -> None:
+    reader = qdrant(auth_server.url, api_key=READ_ONLY_KEY)
+    writer = qdrant(auth_server.url, api_key=FULL_KEY)
+    anonymous = qdrant(auth_server.url)
+    try:
+        assert reader.count(C).count == writer.count(C).count
+        assert reader.query_points(C, query=[1.0, 0.0, 0.0, 0.0], limit=2).points
+        with pytest.raises(UnexpectedResponse) as info:
+            reader.upsert(C, points(1, 4, start=500))
+        assert info.value.status_code == 403
+        with pytest.raises(UnexpectedResponse) as info:
+            anonymous.get_collections()
+        assert info.value.status_code == 401
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert anonymous.info().version  # `/` needs no key: the version check works
+        assert not [w for w in caught if "version" in str(w.message)]
+    finally:
+        for c in (reader, writer, anonymous):
+            c.close()
