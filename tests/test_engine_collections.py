@@ -174,3 +174,25 @@ def test_unsupported_features_are_refused_clearly(engine: Engine) -> None:
     with pytest.raises(InvalidInput, match="vectors_config is required"):
         engine.create_collection("s")
     assert not engine.collection_exists("s")
+
+
+def test_update_modes(engine: Engine) -> None:
+    fill(engine, "m", n=3, dim=2)
+    before = engine.retrieve("m", [0], with_vectors=True)[0]
+    engine.upsert(
+        "m",
+        [
+            models.PointStruct(id=0, vector=[9.0, 9.0], payload={"new": True}),
+            models.PointStruct(id=50, vector=[1.0, 1.0]),
+        ],
+        update_mode=models.UpdateMode.INSERT_ONLY,
+    )
+    assert engine.retrieve("m", [0], with_vectors=True)[0] == before  # not overwritten
+    assert engine.count("m").count == 4
+    engine.upsert(
+        "m",
+        [models.PointStruct(id=0, vector=[1.0, 0.0]), models.PointStruct(id=77, vector=[1.0, 0.0])],
+        update_mode=models.UpdateMode.UPDATE_ONLY,
+    )
+    assert engine.retrieve("m", [0], with_vectors=True)[0].vector != before.vector
+    assert engine.retrieve("m", [77]) == []  # not inserted

@@ -154,3 +154,41 @@ def test_backup_cli(tmp_path: Path) -> None:
     assert kept.returncode == 0 and "keep" in kept.stdout
     missing = cli("backup", "show", "nope", "--repo", repo)
     assert missing.returncode == 66 and "hint:" in missing.stderr
+
+
+def test_status_shows_backups_verification_and_failing_jobs(tmp_path: Path) -> None:
+    from crewchief.backup.schedule import run_action
+    from crewchief.backup.state import read_backup_state
+    from crewchief.ops.health import assess, gather
+
+    repo_url = str(tmp_path / "repo")
+    with EmbeddedTarget(tmp_path / "data") as tgt:
+        fill(tgt.client, "c", n=40, dim=4)
+
+        def backup_indicator() -> tuple[str, str, int]:
+            report = assess(gather(tgt, backups=read_backup_state(Repository.open(repo_url))))
+            ind = next(i for i in report.indicators if i.name == "backup")
+            return ind.status, ind.symptom, report.exit_code
+
+        Repository.open(repo_url, create=True)
+        assert backup_indicator()[:2] == ("yellow", f"no backup in {repo_url}")
+        repo = Repository.open(repo_url)
+        manifest = create_backup(tgt, repo, ["c"])
+        status, symptom, _ = backup_indicator()
+        assert status == "yellow" and "never verified" in symptom
+        verify_backup(repo, manifest["id"], full=True)
+        assert backup_indicator()[0] == "green"
+        from crewchief.backup.repository import object_key
+
+        digest = manifest["collections"]["c"]["portable"][0]["chunks"][0][0]
+        repo.storage.put(object_key(digest), b"rot")
+        verify_backup(repo, manifest["id"])
+        status, symptom, code = backup_indicator()
+        assert status == "red" and "FAILED" in symptom and code == 2
+
+    failing = Job("nightly", str(tmp_path / "nowhere"), repo_url, create="0 3 * * *")
+    run_action(failing, "create")
+    with EmbeddedTarget(tmp_path / "data") as tgt:
+        report = assess(gather(tgt, backups=read_backup_state(Repository.open(repo_url))))
+        job = next(i for i in report.indicators if i.name == "backup_job")
+        assert job.status == "red" and "No data directory" in job.symptom

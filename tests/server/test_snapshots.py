@@ -90,14 +90,15 @@ def test_wait_false_answers_202_accepted(
 
 
 def test_recover_from_file_location_with_client(
-    client: QdrantClient, name: str, snapshot_file: Path
+    client: QdrantClient, name: str, snapshot_file: Path, data_dir: Path
 ) -> None:
     client.upsert(name, points(5, 4, seed=7, start=1000))
     assert client.count(name).count == 35
-    assert client.recover_snapshot(name, snapshot_file.as_uri()) is True
+    kept = data_dir / "snapshots" / name / snapshot_file.name  # the server's own copy
+    assert client.recover_snapshot(name, kept.as_uri()) is True
     assert client.count(name).count == 30  # back to the snapshot's state
     restored = f"{name}_restored"
-    assert client.recover_snapshot(restored, snapshot_file.as_uri(), checksum=sha256(snapshot_file))
+    assert client.recover_snapshot(restored, str(kept), checksum=sha256(snapshot_file))
     assert client.count(restored).count == 30
 
 
@@ -146,7 +147,8 @@ def test_wrong_checksum_is_400_and_changes_nothing(
     assert "checksum" in r.json()["status"]["error"]
     assert client.count(name).count == 35
     with pytest.raises(UnexpectedResponse) as info:
-        client.recover_snapshot(name, snapshot_file.as_uri(), checksum="ab" * 32)
+        kept = data_dir / "snapshots" / name / snapshot_file.name
+        client.recover_snapshot(name, kept.as_uri(), checksum="ab" * 32)
     assert info.value.status_code == 400
     assert client.count(name).count == 35
     assert leftovers(data_dir) == []
@@ -310,3 +312,16 @@ def test_upload_with_wait_false_recovers_in_the_background(
         time.sleep(0.05)
     assert client.count(target).count == 30
     assert leftovers(data_dir) == []
+
+
+def test_recover_refuses_files_outside_the_data_directory(
+    client: QdrantClient, name: str, snapshot_file: Path
+) -> None:
+    """A remote client may not make the server read arbitrary files of its host."""
+    client.upsert(name, points(5, 4, seed=7, start=1000))
+    for location in (snapshot_file.as_uri(), str(snapshot_file), "file:///etc/passwd"):
+        with pytest.raises(UnexpectedResponse) as info:
+            client.recover_snapshot(name, location)
+        assert info.value.status_code == 400
+        assert b"outside the server's data directory" in info.value.content
+    assert client.count(name).count == 35

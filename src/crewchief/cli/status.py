@@ -12,6 +12,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from crewchief.backup.repository import Repository
+from crewchief.backup.state import read_backup_state
 from crewchief.cli.common import (
     ApiKeyOpt,
     JsonOpt,
@@ -48,13 +50,17 @@ def status(
     interval: float = typer.Option(2.0, "--interval", help="Seconds between refreshes."),
     rpo_hours: float = typer.Option(24.0, "--rpo-hours", help="Max snapshot age (RPO)."),
     max_segments: int = typer.Option(32, "--max-segments", help="Warn above this many."),
+    repo: str = typer.Option(
+        None, "--repo", envvar="CREWCHIEF_REPO", help="Also check backups in this repository."
+    ),
 ) -> None:
     """Health of every collection and alias.  Exit 0 all green, 1 warnings, 2 critical."""
     policy = HealthPolicy(rpo=timedelta(hours=rpo_hours), max_segments=max_segments)
     with connect(target, api_key) as tgt:
 
         def check() -> HealthReport:
-            return assess(gather(tgt, collection), policy)
+            backups = read_backup_state(Repository.open(repo)) if repo else None
+            return assess(gather(tgt, collection, backups), policy)
 
         report = check()
         if watch:

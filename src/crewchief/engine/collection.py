@@ -40,7 +40,10 @@ from crewchief.errors import EngineFailure
 from crewchief.fsutil import atomic_write_bytes, remove_tree, sparse_copy
 
 T = TypeVar("T")
-REPLAY_CHUNK = 256
+# Replay of writes made during a build: outside the lock while more than
+# FINAL_REPLAY_OPS are pending (at most CATCH_UP_ROUNDS times), then the rest under it.
+FINAL_REPLAY_OPS = 4
+CATCH_UP_ROUNDS = 50
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Collection:
         # Unindexed vectors left by the last build: a build that could not index them
         # is not re-triggered until more arrive (no endless no-op rebuilds).
         self._unindexed_floor = 0
+        self.auto_optimize = True  # start a build when a write leaves too much unindexed
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -126,7 +130,7 @@ class Collection:
         with self._lock:
             return fn(self._live())
 
-    def update(self, op: edge.UpdateOperation, auto_optimize: bool = True) -> None:
+    def update(self, op: edge.UpdateOperation) -> None:
         with self._lock:
             shard = self._live()
             try:
@@ -135,7 +139,7 @@ class Collection:
                 raise EngineFailure(f"Update failed: {exc}") from exc
             if self._oplog is not None:
                 self._oplog.append(op)
-        if auto_optimize and self.needs_index():
+        if self.auto_optimize and self.needs_index():
             self.start_build()
 
     def _live(self) -> edge.EdgeShard:
@@ -240,16 +244,25 @@ class Collection:
             record.finished = time.time()
             with self._lock:
                 self._builder = self._proc = None
-                if record.error is None and self._shard is not None:
-                    self._unindexed_floor = self.unindexed()
+        # writes made during the build may have left enough unindexed for another one
+        if record.error is None and self.auto_optimize and self.needs_index():
+            self.start_build()
 
     def _swap_in(self, target: Path) -> None:
         new = edge.EdgeShard.load(str(target))
         try:
-            while True:  # catch up with writes made during the build, a chunk at a time
+            # What the build left unindexed (writes made meanwhile are not counted: they
+            # are new, and may well need the next build).
+            info = new.info()
+            self._unindexed_floor = max(
+                0, info.points_count * len(self.sizes) - info.indexed_vectors_count
+            )
+            # Catch up with the writes made during the build outside the lock, a batch
+            # at a time, so that the final replay under the lock is short.
+            for _round in range(CATCH_UP_ROUNDS):
                 with self._lock:
                     assert self._oplog is not None
-                    if len(self._oplog) <= REPLAY_CHUNK:
+                    if len(self._oplog) <= FINAL_REPLAY_OPS:
                         break
                     chunk, self._oplog = self._oplog, []
                 for op in chunk:

@@ -64,6 +64,12 @@ from crewchief.errors import (
 )
 from crewchief.fsutil import remove_tree
 
+_UPDATE_MODES = {
+    models.UpdateMode.UPSERT: edge.UpdateMode.Upsert,
+    models.UpdateMode.INSERT_ONLY: edge.UpdateMode.InsertOnly,
+    models.UpdateMode.UPDATE_ONLY: edge.UpdateMode.UpdateOnly,
+}
+
 
 def _completed(op_id: int) -> models.UpdateResult:
     return models.UpdateResult(operation_id=op_id, status=models.UpdateStatus.COMPLETED)
@@ -90,9 +96,7 @@ class Engine:
             self._collections: dict[str, Collection] = {}
             for name, meta in self.catalog.collections.items():
                 config = models.CollectionConfig.model_validate(meta["config"])
-                self._collections[name] = Collection.open(
-                    name, self.path / "collections" / meta["dir"], config
-                )
+                self._adopt(Collection.open(name, self.path / "collections" / meta["dir"], config))
             self._remove_orphans()
         except BaseException:
             self._owner.release()
@@ -141,6 +145,10 @@ class Engine:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def _adopt(self, col: Collection) -> None:
+        col.auto_optimize = self.auto_optimize
+        self._collections[col.name] = col
 
     def _next_op(self) -> int:
         self._op_counter += 1
@@ -215,7 +223,7 @@ class Engine:
                 col.close()
                 remove_tree(root)
                 raise
-            self._collections[collection_name] = col
+            self._adopt(col)
         return True
 
     def delete_collection(
@@ -273,7 +281,7 @@ class Engine:
     # -- points ----------------------------------------------------------------------------------
 
     def _write(self, collection_name: str, op: edge.UpdateOperation) -> models.UpdateResult:
-        self._get(collection_name).update(op, auto_optimize=self.auto_optimize)
+        self._get(collection_name).update(op)
         return _completed(self._next_op())
 
     def upsert(
@@ -284,12 +292,14 @@ class Engine:
         ordering: Any = None,
         shard_key_selector: Any = None,
         update_filter: models.Filter | None = None,
+        update_mode: models.UpdateMode | None = None,
         **kwargs: Any,
     ) -> models.UpdateResult:
         col = self._get(collection_name)
         converted = edge_points(col.sizes, points)
         condition = edge_filter(update_filter)
-        op = edge.UpdateOperation.upsert_points(converted, condition=condition)
+        mode = _UPDATE_MODES[models.UpdateMode(update_mode)] if update_mode else None
+        op = edge.UpdateOperation.upsert_points(converted, condition=condition, update_mode=mode)
         return self._write(collection_name, op)
 
     def upload_points(
@@ -422,6 +432,11 @@ class Engine:
         score_threshold: float | None = None,
         **kwargs: Any,
     ) -> rest.QueryResponse:
+        if kwargs.get("lookup_from") is not None:
+            raise InvalidInput(
+                "lookup_from is not supported by the embedded engine",
+                hint="Query with the vector itself",
+            )
         if prefetch:
             raise InvalidInput(
                 "prefetch (hybrid queries) is not supported by the embedded engine yet",
@@ -635,7 +650,7 @@ class Engine:
                 remove_tree(old.root)
             else:
                 self.catalog.add_collection(name, meta)
-            self._collections[name] = col
+            self._adopt(col)
 
     # -- full snapshots --------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from qdrant_client import models
 
+from crewchief.backup.state import BackupState, job_failing
 from crewchief.ops.versions import families
 from crewchief.target import Target
 
@@ -57,6 +58,7 @@ class TargetFacts:
     collections: list[CollectionFacts]
     aliases: dict[str, str]
     all_collections: list[str] = field(default_factory=list)  # before filtering by name
+    backups: BackupState | None = None  # when a repository is given
 
 
 @dataclass
@@ -119,7 +121,9 @@ def _parse_time(text: str) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def gather(target: Target, only: str | None = None) -> TargetFacts:
+def gather(
+    target: Target, only: str | None = None, backups: BackupState | None = None
+) -> TargetFacts:
     names = target.collection_names()
     aliases = target.aliases()
     if only is not None:
@@ -137,6 +141,7 @@ def gather(target: Target, only: str | None = None) -> TargetFacts:
         collections=[_collection_facts(target, n) for n in chosen],
         aliases=aliases,
         all_collections=names,
+        backups=backups,
     )
 
 
@@ -271,6 +276,70 @@ def _unused_version_indicators(facts: TargetFacts) -> list[Indicator]:
     return out
 
 
+def _backup_indicator(
+    c: CollectionFacts, b: BackupState, now: datetime, rpo: timedelta
+) -> Indicator:
+    action = f"Back it up: crewchief backup create {c.name} --repo {b.repo}"
+    if c.name not in b.newest:
+        return Indicator("backup", c.name, YELLOW, f"no backup in {b.repo}", action)
+    backup_id, created = b.newest[c.name]
+    hours = (now - created).total_seconds() / 3600
+    verify = b.verify.get(backup_id)
+    check = f"crewchief backup verify {backup_id} --full --repo {b.repo}"
+    if verify is not None and not verify["ok"]:
+        return Indicator(
+            "backup",
+            c.name,
+            RED,
+            f"newest backup {backup_id} FAILED verification: {verify['problems'][:1]}",
+            check,
+        )
+    if now - created > rpo:
+        return Indicator(
+            "backup",
+            c.name,
+            YELLOW,
+            f"newest backup {hours:.1f} h old, older than the recovery-point objective",
+            action,
+        )
+    if verify is None:
+        return Indicator(
+            "backup",
+            c.name,
+            YELLOW,
+            f"newest backup ({hours:.1f} h old) never verified: untested backups are not trusted",
+            check,
+        )
+    return Indicator(
+        "backup",
+        c.name,
+        GREEN,
+        f"newest backup {hours:.1f} h old, verified ({verify['mode']}) {verify['time'][:19]}",
+    )
+
+
+def _job_indicators(b: BackupState) -> list[Indicator]:
+    out = []
+    for job, record in sorted(b.jobs.items()):
+        error = job_failing(record)
+        if error:
+            out.append(
+                Indicator(
+                    "backup_job",
+                    job,
+                    RED,
+                    f"last run failed: {error}",
+                    "Fix the cause; the scheduler keeps running and retries on schedule",
+                )
+            )
+        else:
+            done = ", ".join(
+                f"{a} {t[:19]}" for a, t in sorted(record.get("last_success", {}).items())
+            )
+            out.append(Indicator("backup_job", job, GREEN, f"ok: {done or 'nothing run yet'}"))
+    return out
+
+
 def assess(facts: TargetFacts, policy: HealthPolicy | None = None) -> HealthReport:
     policy = policy or HealthPolicy()
     indicators: list[Indicator] = []
@@ -279,8 +348,13 @@ def assess(facts: TargetFacts, policy: HealthPolicy | None = None) -> HealthRepo
         if c.status != RED:
             indicators.append(_indexing_indicator(c))
             indicators.append(_segments_indicator(c, policy))
-        indicators.append(_snapshot_indicator(c, facts.now, policy))
+        if facts.backups is not None:  # the repository's backups are the recovery points
+            indicators.append(_backup_indicator(c, facts.backups, facts.now, policy.rpo))
+        else:
+            indicators.append(_snapshot_indicator(c, facts.now, policy))
     indicators += _alias_indicators(facts)
+    if facts.backups is not None:
+        indicators += _job_indicators(facts.backups)
     indicators += _unused_version_indicators(facts)
     return HealthReport(
         location=facts.location,

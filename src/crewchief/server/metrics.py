@@ -18,7 +18,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crewchief.errors import NotFound
+from crewchief.backup.repository import Repository
+from crewchief.backup.state import BackupState, job_failing, read_backup_state
+from crewchief.errors import CrewchiefError, NotFound
 
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STATUSES = ("green", "yellow", "grey", "red")
@@ -124,8 +126,9 @@ def _snapshot_time(snapshot: Any) -> float | None:
     return when.timestamp()
 
 
-def collect_engine_state(engine: Any) -> dict[str, Any]:
-    """Everything /metrics needs from the engine (runs in the thread pool)."""
+def collect_engine_state(engine: Any, repo_url: str | None = None) -> dict[str, Any]:
+    """Everything /metrics needs from the engine, and from the backup repository when
+    the server was given one (runs in the thread pool)."""
     infos: dict[str, Any] = {}
     last_snapshot: dict[str, float] = {}
     for description in engine.get_collections().collections:
@@ -139,7 +142,64 @@ def collect_engine_state(engine: Any) -> dict[str, Any]:
         if known:
             last_snapshot[name] = max(known)
     aliases = [(a.alias_name, a.collection_name) for a in engine.get_aliases().aliases]
-    return {"infos": infos, "aliases": aliases, "last_snapshot": last_snapshot}
+    state: dict[str, Any] = {"infos": infos, "aliases": aliases, "last_snapshot": last_snapshot}
+    if repo_url:
+        try:
+            state["backups"] = read_backup_state(Repository.open(repo_url))
+        except CrewchiefError:
+            state["backups"] = None  # reported as crewchief_backup_repository_up 0
+    return state
+
+
+def _render_backups(w: _Writer, backups: BackupState | None) -> None:
+    w.family("crewchief_backup_repository_up", "gauge", "1 if the backup repository was readable")
+    w.sample("crewchief_backup_repository_up", 0 if backups is None else 1)
+    if backups is None:
+        return
+    w.family(
+        "crewchief_last_backup_timestamp_seconds", "gauge", "creation time of the newest backup"
+    )
+    for coll, (_id, created) in sorted(backups.newest.items()):
+        w.sample(
+            "crewchief_last_backup_timestamp_seconds",
+            round(created.timestamp(), 3),
+            collection=coll,
+        )
+    w.family(
+        "crewchief_backup_verified",
+        "gauge",
+        "1 verified ok, 0 verification failed, -1 never verified (newest backup)",
+    )
+    for coll, (backup_id, _created) in sorted(backups.newest.items()):
+        record = backups.verify.get(backup_id)
+        w.sample(
+            "crewchief_backup_verified",
+            -1 if record is None else int(record["ok"]),
+            collection=coll,
+        )
+    w.family(
+        "crewchief_backup_job_last_success_timestamp_seconds",
+        "gauge",
+        "time of the last successful run of a scheduled backup action",
+    )
+    w.family(
+        "crewchief_backup_job_last_failure_timestamp_seconds",
+        "gauge",
+        "time of the last failed run of a scheduled backup job",
+    )
+    w.family("crewchief_backup_job_failing", "gauge", "1 if the job's latest run failed")
+    for job, record in sorted(backups.jobs.items()):
+        for action, when in sorted(record.get("last_success", {}).items()):
+            w.sample(
+                "crewchief_backup_job_last_success_timestamp_seconds",
+                round(datetime.fromisoformat(when).timestamp(), 3),
+                job=job,
+                action=action,
+            )
+        if record.get("last_failure"):
+            when = datetime.fromisoformat(record["last_failure"]["time"]).timestamp()
+            w.sample("crewchief_backup_job_last_failure_timestamp_seconds", round(when, 3), job=job)
+        w.sample("crewchief_backup_job_failing", int(job_failing(record) is not None), job=job)
 
 
 def _render_collections(w: _Writer, infos: dict[str, Any]) -> None:
@@ -218,5 +278,7 @@ def render(state: dict[str, Any], metrics: Metrics, version: str) -> str:
     )
     for name, when in sorted(state["last_snapshot"].items()):
         w.sample("crewchief_last_snapshot_timestamp_seconds", round(when, 3), collection=name)
+    if "backups" in state:
+        _render_backups(w, state["backups"])
     _render_requests(w, metrics)
     return w.text()

@@ -60,7 +60,8 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    state = await run_in_threadpool(collect_engine_state, engine_of(request))
+    repo_url = getattr(request.app.state, "repo_url", None)
+    state = await run_in_threadpool(collect_engine_state, engine_of(request), repo_url)
     text = render(state, request.app.state.metrics, crewchief.__version__)
     return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
 

@@ -9,6 +9,7 @@ recovered from them (or refused them: nothing changes then).
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from crewchief.errors import InvalidInput
 from crewchief.server.dispatch import call, drop_none, engine_of, spawn
 from crewchief.server.envelope import (
     accepted,
@@ -108,7 +110,21 @@ async def recover_snapshot(request: Request) -> Response:
             location, upload_dir, request.app.state.max_upload_bytes, body.api_key
         )
         location = str(cleanup)
+    else:
+        _check_local_location(engine_of(request).path, location)
     return await _recover(request, collection, location, body.checksum, cleanup)
+
+
+def _check_local_location(data_dir: Path, location: str) -> None:
+    """A client may name only files the server already keeps (its snapshots, its uploads):
+    the server must not read arbitrary files of its host on a remote request."""
+    parsed = urllib.parse.urlparse(location)
+    raw = urllib.parse.unquote(parsed.path) if parsed.scheme == "file" else location
+    if not Path(raw).resolve().is_relative_to(data_dir.resolve()):
+        raise InvalidInput(
+            f"Snapshot location {location!r} is outside the server's data directory",
+            hint="Upload the file instead: POST /collections/{name}/snapshots/upload",
+        )
 
 
 async def upload_snapshot(request: Request) -> Response:
