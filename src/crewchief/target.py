@@ -107,6 +107,22 @@ class EmbeddedTarget(Target):
         self.location = str(path)
         self.engine = Engine(path)
         self.client = self.engine
+        self._owns_engine = True
+
+    @classmethod
+    def around(cls, engine: Any) -> EmbeddedTarget:
+        """A target over an engine someone else opened and will close (`crewchief serve`):
+        the engine owns the data directory's lock, so it cannot be opened twice."""
+        target = cls.__new__(cls)
+        target.location = str(engine.path)
+        target.engine = engine
+        target.client = engine
+        target._owns_engine = False
+        return target
+
+    def close(self) -> None:
+        if self._owns_engine:
+            super().close()
 
     def update_aliases(
         self, operations: Sequence[AliasOp], expect: dict[str, str | None] | None = None
