@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crewchief.errors import CrewchiefError
 from crewchief.target import DEFAULT_TARGET, Target, open_target
@@ -62,3 +64,27 @@ STATUS_STYLE = {"green": "green", "yellow": "yellow", "grey": "bright_black", "r
 
 def badge(status: str) -> str:
     return f"[{STATUS_STYLE.get(status, 'white')}]● {status}[/]"
+
+
+def print_plan(plan: Any, as_json: bool) -> None:
+    """A plan's numbered steps (or its JSON): what --dry-run shows."""
+    if as_json:
+        print_json(plan.to_json())
+        return
+    for n, step in enumerate(plan.steps, 1):
+        out.print(f"{n}. {step}", highlight=False)
+
+
+@contextmanager
+def progress_bars(disable: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A `progress(step, done, total)` callback drawing one bar per step on stderr."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err, disable=disable) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total or None)
+            bar.update(tasks[step], completed=done, total=total or None)
+
+        yield progress

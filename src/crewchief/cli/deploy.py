@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crewchief.cli.common import (
     ApiKeyOpt,
@@ -13,10 +12,11 @@ from crewchief.cli.common import (
     JsonOpt,
     TargetOpt,
     connect,
-    err,
     friendly_errors,
     out,
     print_json,
+    print_plan,
+    progress_bars,
 )
 from crewchief.ops import deploy as ops
 from crewchief.ops.gc import execute_gc, plan_gc
@@ -60,27 +60,9 @@ def deploy(
     with connect(target, api_key) as tgt:
         plan = ops.plan_deploy(tgt, alias, to, source, changes, embed, queries, keep)
         if dry_run:
-            if as_json:
-                print_json(plan.to_json())
-            else:
-                for n, step in enumerate(plan.steps, 1):
-                    out.print(f"{n}. {step}", highlight=False)
+            print_plan(plan, as_json)
             return
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=as_json,
-        ) as bar:
-            tasks: dict[str, object] = {}
-
-            def progress(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = bar.add_task(step, total=total or None)
-                bar.update(tasks[step], completed=done, total=total or None)  # type: ignore[arg-type]
-
+        with progress_bars(disable=as_json) as progress:
             result = ops.execute(
                 tgt,
                 plan,

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crewchief.cli.common import (
     ApiKeyOpt,
     DryRunOpt,
     JsonOpt,
     connect,
-    err,
     friendly_errors,
     out,
     print_json,
+    print_plan,
+    progress_bars,
 )
 from crewchief.errors import InvalidInput
 from crewchief.ops import migrate as ops
@@ -54,27 +54,9 @@ def migrate(
     ):
         plan = ops.plan_migrate(src, dst, names, with_aliases, force)
         if dry_run:
-            if as_json:
-                print_json(plan.to_json())
-            else:
-                for n, step in enumerate(plan.steps, 1):
-                    out.print(f"{n}. {step}", highlight=False)
+            print_plan(plan, as_json)
             return
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=as_json,
-        ) as bar:
-            tasks: dict[str, object] = {}
-
-            def progress(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = bar.add_task(step, total=total or None)
-                bar.update(tasks[step], completed=done, total=total or None)  # type: ignore[arg-type]
-
+        with progress_bars(disable=as_json) as progress:
             result = ops.execute(src, dst, plan, batch_size=batch_size, progress=progress)
     if as_json:
         print_json(result.to_json())
