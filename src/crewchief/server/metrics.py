@@ -1,51 +1,70 @@
-"""`/metrics` in Prometheus text format, and the request counters behind it.
+"""`/metrics` in Prometheus text format (prometheus_client), and the counters behind it.
 
 Names follow Qdrant's own `/metrics` where Qdrant has them (`collections_total`,
 `collection_points`, `collection_vectors`, `collection_running_optimizations`,
 `snapshot_created_total`, `rest_responses_total`,
 `rest_responses_duration_seconds`); what Qdrant lacks is prefixed `crewchief_`
-(collection status, optimizer state, alias targets, last snapshot time).
+(collection status, optimizer state, indexed vectors, alias targets, last
+snapshot time, and with a backup repository its backups, verifications and jobs).
 """
 
 from __future__ import annotations
 
-import bisect
-import threading
 import time
-from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crewchief.backup.repository import Repository
 from crewchief.backup.state import BackupState, job_failing, read_backup_state
 from crewchief.errors import CrewchiefError, NotFound
 
+disable_created_metrics()  # no `_created` series: Qdrant has none either
+
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STATUSES = ("green", "yellow", "grey", "red")
 
 
 class Metrics:
-    """Counters the server keeps itself (the engine knows nothing of HTTP)."""
+    """Counters the server keeps itself (the engine knows nothing of HTTP), in a
+    registry of their own so that two apps in one process never share them."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.responses: dict[tuple[str, str, int], int] = defaultdict(int)
-        self.durations: dict[tuple[str, str], list[int]] = {}
-        self.duration_sums: dict[tuple[str, str], float] = defaultdict(float)
-        self.snapshots_created = 0
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.responses = Counter(
+            "rest_responses",
+            "REST responses by route and status",
+            ["method", "endpoint", "status"],
+            registry=self.registry,
+        )
+        self.durations = Histogram(
+            "rest_responses_duration_seconds",
+            "REST response time",
+            ["method", "endpoint"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.snapshots = Counter(
+            "snapshot_created", "snapshots created through this server", registry=self.registry
+        )
 
     def observe(self, method: str, endpoint: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.responses[(method, endpoint, status)] += 1
-            counts = self.durations.setdefault((method, endpoint), [0] * (len(BUCKETS) + 1))
-            counts[bisect.bisect_left(BUCKETS, seconds)] += 1
-            self.duration_sums[(method, endpoint)] += seconds
+        self.responses.labels(method, endpoint, str(status)).inc()
+        self.durations.labels(method, endpoint).observe(seconds)
 
     def snapshot_created(self, collection: str | None) -> None:
-        with self._lock:
-            self.snapshots_created += 1
+        self.snapshots.inc()
 
 
 class MetricsMiddleware:
@@ -80,30 +99,17 @@ class MetricsMiddleware:
 # -- rendering --------------------------------------------------------------
 
 
-def _escape(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _labels(**labels: object) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
-
-
 class _Writer:
+    """Gauge families built at scrape time from the engine's state."""
+
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.families: list[GaugeMetricFamily] = []
 
-    def family(self, name: str, kind: str, help_text: str) -> None:
-        self.lines.append(f"# HELP {name} {help_text}")
-        self.lines.append(f"# TYPE {name} {kind}")
+    def family(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
+        self.families.append(GaugeMetricFamily(name, help_text, labels=list(labels)))
 
-    def sample(self, metric: str, value: float, /, **labels: object) -> None:
-        number = int(value) if float(value).is_integer() else value
-        self.lines.append(f"{metric}{_labels(**labels)} {number}")
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+    def sample(self, value: float, *labels: object) -> None:
+        self.families[-1].add_metric([str(v) for v in labels], value)
 
 
 def _vector_names(info: Any) -> list[str]:
@@ -152,133 +158,115 @@ def collect_engine_state(engine: Any, repo_url: str | None = None) -> dict[str, 
 
 
 def _render_backups(w: _Writer, backups: BackupState | None) -> None:
-    w.family("crewchief_backup_repository_up", "gauge", "1 if the backup repository was readable")
-    w.sample("crewchief_backup_repository_up", 0 if backups is None else 1)
+    w.family("crewchief_backup_repository_up", "1 if the backup repository was readable")
+    w.sample(0 if backups is None else 1)
     if backups is None:
         return
     w.family(
-        "crewchief_last_backup_timestamp_seconds", "gauge", "creation time of the newest backup"
+        "crewchief_last_backup_timestamp_seconds",
+        "creation time of the newest backup",
+        ("collection",),
     )
     for coll, (_id, created) in sorted(backups.newest.items()):
-        w.sample(
-            "crewchief_last_backup_timestamp_seconds",
-            round(created.timestamp(), 3),
-            collection=coll,
-        )
+        w.sample(created.timestamp(), coll)
     w.family(
         "crewchief_backup_verified",
-        "gauge",
         "1 verified ok, 0 verification failed, -1 never verified (newest backup)",
+        ("collection",),
     )
     for coll, (backup_id, _created) in sorted(backups.newest.items()):
         record = backups.verify.get(backup_id)
-        w.sample(
-            "crewchief_backup_verified",
-            -1 if record is None else int(record["ok"]),
-            collection=coll,
-        )
+        w.sample(-1 if record is None else int(record["ok"]), coll)
     w.family(
         "crewchief_backup_job_last_success_timestamp_seconds",
-        "gauge",
         "time of the last successful run of a scheduled backup action",
+        ("job", "action"),
     )
-    w.family(
-        "crewchief_backup_job_last_failure_timestamp_seconds",
-        "gauge",
-        "time of the last failed run of a scheduled backup job",
-    )
-    w.family("crewchief_backup_job_failing", "gauge", "1 if the job's latest run failed")
     for job, record in sorted(backups.jobs.items()):
         for action, when in sorted(record.get("last_success", {}).items()):
-            w.sample(
-                "crewchief_backup_job_last_success_timestamp_seconds",
-                round(datetime.fromisoformat(when).timestamp(), 3),
-                job=job,
-                action=action,
-            )
+            w.sample(datetime.fromisoformat(when).timestamp(), job, action)
+    w.family(
+        "crewchief_backup_job_last_failure_timestamp_seconds",
+        "time of the last failed run of a scheduled backup job",
+        ("job",),
+    )
+    for job, record in sorted(backups.jobs.items()):
         if record.get("last_failure"):
-            when = datetime.fromisoformat(record["last_failure"]["time"]).timestamp()
-            w.sample("crewchief_backup_job_last_failure_timestamp_seconds", round(when, 3), job=job)
-        w.sample("crewchief_backup_job_failing", int(job_failing(record) is not None), job=job)
+            w.sample(datetime.fromisoformat(record["last_failure"]["time"]).timestamp(), job)
+    w.family("crewchief_backup_job_failing", "1 if the job's latest run failed", ("job",))
+    for job, record in sorted(backups.jobs.items()):
+        w.sample(int(job_failing(record) is not None), job)
 
 
 def _render_collections(w: _Writer, infos: dict[str, Any]) -> None:
-    w.family("collections_total", "gauge", "number of collections")
-    w.sample("collections_total", len(infos))
-    w.family("collection_points", "gauge", "approximate number of points in the collection")
+    w.family("collections_total", "number of collections")
+    w.sample(len(infos))
+    w.family("collection_points", "number of points in the collection", ("collection",))
     for name, info in infos.items():
-        w.sample("collection_points", info.points_count or 0, collection=name)
-    w.family("collection_vectors", "gauge", "approximate number of vectors by vector name")
+        w.sample(info.points_count or 0, name)
+    w.family("collection_vectors", "number of vectors by vector name", ("collection", "vector"))
     for name, info in infos.items():
         for vector in _vector_names(info):
-            w.sample("collection_vectors", info.points_count or 0, collection=name, vector=vector)
-    w.family("collection_running_optimizations", "gauge", "optimizations running now")
-    for name, info in infos.items():
-        running = 1 if str(getattr(info.status, "value", info.status)) == "yellow" else 0
-        w.sample("collection_running_optimizations", running, collection=name)
-    w.family("crewchief_collection_status", "gauge", "1 for the collection's current status")
-    for name, info in infos.items():
-        current = str(getattr(info.status, "value", info.status))
-        for status in STATUSES:
-            w.sample(
-                "crewchief_collection_status",
-                int(status == current),
-                collection=name,
-                status=status,
-            )
-    w.family("crewchief_collection_optimizer_ok", "gauge", "1 when the optimizer reports ok")
-    for name, info in infos.items():
-        optimizer_ok = str(getattr(info.optimizer_status, "value", info.optimizer_status)) == "ok"
-        w.sample("crewchief_collection_optimizer_ok", int(optimizer_ok), collection=name)
-
-
-def _render_requests(w: _Writer, metrics: Metrics) -> None:
-    with metrics._lock:
-        responses = dict(metrics.responses)
-        durations = {k: list(v) for k, v in metrics.durations.items()}
-        sums = dict(metrics.duration_sums)
-        created = metrics.snapshots_created
-    w.family("snapshot_created_total", "counter", "snapshots created through this server")
-    w.sample("snapshot_created_total", created)
-    w.family("rest_responses_total", "counter", "REST responses by route and status")
-    for (method, endpoint, status), count in sorted(responses.items()):
-        w.sample("rest_responses_total", count, method=method, endpoint=endpoint, status=status)
-    w.family("rest_responses_duration_seconds", "histogram", "REST response time")
-    for (method, endpoint), counts in sorted(durations.items()):
-        total = 0
-        for bound, count in zip((*BUCKETS, float("inf")), counts, strict=True):
-            total += count
-            le = "+Inf" if bound == float("inf") else repr(bound)
-            w.sample(
-                "rest_responses_duration_seconds_bucket",
-                total,
-                method=method,
-                endpoint=endpoint,
-                le=le,
-            )
-        w.sample(
-            "rest_responses_duration_seconds_sum",
-            round(sums[(method, endpoint)], 6),
-            method=method,
-            endpoint=endpoint,
-        )
-        w.sample("rest_responses_duration_seconds_count", total, method=method, endpoint=endpoint)
-
-
-def render(state: dict[str, Any], metrics: Metrics, version: str) -> str:
-    w = _Writer()
-    w.family("app_info", "gauge", "information about the server")
-    w.sample("app_info", 1, name="crewchief", version=version)
-    _render_collections(w, state["infos"])
-    w.family("crewchief_alias_target", "gauge", "1 for each alias and the collection it names")
-    for alias, collection in sorted(state["aliases"]):
-        w.sample("crewchief_alias_target", 1, alias=alias, collection=collection)
+            w.sample(info.points_count or 0, name, vector)
     w.family(
-        "crewchief_last_snapshot_timestamp_seconds", "gauge", "creation time of the newest snapshot"
+        "crewchief_collection_indexed_vectors",
+        "vectors in the HNSW index (the rest are searched by brute force)",
+        ("collection",),
+    )
+    for name, info in infos.items():
+        w.sample(info.indexed_vectors_count or 0, name)
+    w.family("collection_running_optimizations", "optimizations running now", ("collection",))
+    for name, info in infos.items():
+        w.sample(1 if _value(info.status) == "yellow" else 0, name)
+    w.family(
+        "crewchief_collection_status",
+        "1 for the collection's current status",
+        ("collection", "status"),
+    )
+    for name, info in infos.items():
+        for status in STATUSES:
+            w.sample(int(status == _value(info.status)), name, status)
+    w.family(
+        "crewchief_collection_optimizer_ok", "1 when the optimizer reports ok", ("collection",)
+    )
+    for name, info in infos.items():
+        w.sample(int(_value(info.optimizer_status) == "ok"), name)
+
+
+def _value(x: Any) -> str:
+    return str(getattr(x, "value", x))
+
+
+def render(state: dict[str, Any], metrics: Metrics, version: str) -> bytes:
+    """The Prometheus text exposition: the state gathered now, then the counters."""
+    w = _Writer()
+    w.family("app_info", "information about the server", ("name", "version"))
+    w.sample(1, "crewchief", version)
+    _render_collections(w, state["infos"])
+    w.family(
+        "crewchief_alias_target",
+        "1 for each alias and the collection it names",
+        ("alias", "collection"),
+    )
+    for alias, collection in sorted(state["aliases"]):
+        w.sample(1, alias, collection)
+    w.family(
+        "crewchief_last_snapshot_timestamp_seconds",
+        "creation time of the newest snapshot",
+        ("collection",),
     )
     for name, when in sorted(state["last_snapshot"].items()):
-        w.sample("crewchief_last_snapshot_timestamp_seconds", round(when, 3), collection=name)
+        w.sample(when, name)
     if "backups" in state:
         _render_backups(w, state["backups"])
-    _render_requests(w, metrics)
-    return w.text()
+    scrape = CollectorRegistry(auto_describe=False)
+    scrape.register(_Families(w.families))
+    return generate_latest(scrape) + generate_latest(metrics.registry)
+
+
+class _Families(Collector):
+    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from self.families

@@ -12,6 +12,7 @@ import importlib.metadata
 import uuid
 from datetime import UTC, datetime
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from qdrant_client.http import models
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +25,6 @@ from crewchief.server.envelope import ok
 from crewchief.server.metrics import collect_engine_state, render
 
 TITLE = "crewchief (qdrant-compatible)"
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def qdrant_api_version() -> str:
@@ -63,7 +63,7 @@ async def metrics(request: Request) -> Response:
     repo_url = getattr(request.app.state, "repo_url", None)
     state = await run_in_threadpool(collect_engine_state, engine_of(request), repo_url)
     text = render(state, request.app.state.metrics, crewchief.__version__)
-    return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
 async def telemetry(request: Request) -> Response:
