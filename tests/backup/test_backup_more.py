@@ -192,3 +192,34 @@ def test_status_shows_backups_verification_and_failing_jobs(tmp_path: Path) -> N
         report = assess(gather(tgt, backups=read_backup_state(Repository.open(repo_url))))
         job = next(i for i in report.indicators if i.name == "backup_job")
         assert job.status == "red" and "No data directory" in job.symptom
+
+
+def test_metrics_report_backups_of_the_configured_repository(tmp_path: Path) -> None:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from crewchief.target import RemoteTarget
+    from tests.server.serverproc import start_server
+
+    repo_url = str(tmp_path / "repo")
+    server = start_server(tmp_path / "data", "--repo", repo_url)
+    try:
+        target = RemoteTarget(server.url)
+        fill(target.client, "c", n=30, dim=4)
+        repo = Repository.open(repo_url, create=True)
+        manifest = create_backup(target, repo, ["c"])
+        target.close()
+        text = httpx.get(f"{server.url}/metrics").text
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        }
+        assert samples[("crewchief_backup_repository_up", ())] == 1
+        assert samples[("crewchief_backup_verified", (("collection", "c"),))] == -1  # not yet
+        verify_backup(repo, manifest["id"])
+        text = httpx.get(f"{server.url}/metrics").text
+        assert 'crewchief_backup_verified{collection="c"} 1.0' in text
+        assert 'crewchief_last_backup_timestamp_seconds{collection="c"}' in text
+    finally:
+        server.stop()

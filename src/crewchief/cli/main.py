@@ -17,6 +17,7 @@ import typer
 from crewchief import __version__
 from crewchief.cli import alias, backup, deploy, migrate, snapshot, status
 from crewchief.cli.common import friendly_errors, out
+from crewchief.cli.dashboard import dashboard as dashboard_cmd
 
 app = typer.Typer(
     name="crewchief",
@@ -32,6 +33,7 @@ app.add_typer(snapshot.app, name="snapshot")
 app.command("optimize")(snapshot.optimize)
 app.add_typer(backup.app, name="backup")
 app.command("migrate")(migrate.migrate)
+app.command("dashboard")(friendly_errors(dashboard_cmd))
 
 
 @app.command()

@@ -30,6 +30,20 @@ def serve(
         envvar="CREWCHIEF_READ_ONLY_API_KEY",
         help="Key that may only read.",
     ),
+    repo: str | None = typer.Option(
+        None,
+        "--repo",
+        envvar="CREWCHIEF_REPO",
+        help="Backup repository (path, file:// or s3://) the dashboard's backups page shows.",
+    ),
 ) -> None:
-    """Serve Qdrant's REST API over DATA, for qdrant-client, curl and other SDKs."""
-    run_server(data, host=host, port=port, api_key=api_key, read_only_api_key=read_only_api_key)
+    """Serve Qdrant's REST API over DATA, for qdrant-client, curl and other SDKs;
+    the dashboard is at /dashboard."""
+    run_server(
+        data,
+        host=host,
+        port=port,
+        api_key=api_key,
+        read_only_api_key=read_only_api_key,
+        repo_url=repo,
+    )

@@ -28,6 +28,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-upload-bytes", type=int, default=None, help="default: $CREWCHIEF_MAX_UPLOAD_BYTES"
     )
+    parser.add_argument(
+        "--repo",
+        default=os.environ.get("CREWCHIEF_REPO") or None,
+        help="backup repository the dashboard shows (default: $CREWCHIEF_REPO)",
+    )
     return parser.parse_args(argv)
 
 
@@ -41,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             api_key=args.api_key,
             read_only_api_key=args.read_only_api_key,
             max_upload_bytes=args.max_upload_bytes,
+            repo_url=args.repo,
         )
     except CrewchiefError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -23,6 +23,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crewchief.dashboard import Dashboard
 from crewchief.errors import CrewchiefError
 from crewchief.server import (
     routes_collections,
@@ -31,11 +32,11 @@ from crewchief.server import (
     routes_service,
     routes_snapshots,
 )
-from crewchief.server.auth import ApiKeyMiddleware
 from crewchief.server.dispatch import drain
 from crewchief.server.envelope import ApiError, error
 from crewchief.server.metrics import Metrics, MetricsMiddleware
 from crewchief.server.uploads import DEFAULT_MAX_UPLOAD_BYTES
+from crewchief.target import EmbeddedTarget
 
 log = logging.getLogger("crewchief.server")
 
@@ -86,14 +87,21 @@ def create_app(
     read_only_api_key: str | None = None,
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    repo_url: str | None = None,
 ) -> Starlette:
-    """A Qdrant-compatible REST app serving `engine` (a `crewchief.Engine`)."""
+    """A Qdrant-compatible REST app serving `engine` (a `crewchief.Engine`), with the
+    dashboard at /dashboard (`repo_url`: the backup repository its backups page shows)."""
+    # imported here: the dashboard's key rules build on crewchief.server.auth
+    from crewchief.dashboard.auth import DashboardKeyMiddleware
+
     metrics = Metrics()
     background: set[asyncio.Task[Any]] = set()
+    dashboard = Dashboard(EmbeddedTarget.around(engine), repo_url=repo_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with dashboard.running():
+            yield
         await drain(background)  # let wait=false work finish before shutdown
 
     app = Starlette(
@@ -103,10 +111,13 @@ def create_app(
             *routes_points.routes,
             *routes_snapshots.routes,
             *routes_crewchief.routes,
+            dashboard.mount(),
         ],
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(ApiKeyMiddleware, api_key=api_key, read_only_api_key=read_only_api_key),
+            Middleware(
+                DashboardKeyMiddleware, api_key=api_key, read_only_api_key=read_only_api_key
+            ),
         ],
         exception_handlers={
             ApiError: _api_error,
@@ -123,4 +134,6 @@ def create_app(
     app.state.metrics = metrics
     app.state.background = background
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.dashboard = dashboard
+    app.state.repo_url = repo_url  # /metrics reports its backups too
     return app

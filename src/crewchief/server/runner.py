@@ -130,10 +130,12 @@ def run_server(
     max_upload_bytes: int | None = None,
     out: Any = None,
     err: Any = None,
+    repo_url: str | None = None,
 ) -> None:
     """Serve `data` until SIGTERM/SIGINT.  Raises CrewchiefError (e.g. DataDirLocked).
 
     The upload limit defaults to CREWCHIEF_MAX_UPLOAD_BYTES, else 64 GiB.
+    `repo_url` is the backup repository the dashboard shows (else none).
     """
     from crewchief import Engine
 
@@ -161,6 +163,7 @@ def run_server(
             api_key=api_key,
             read_only_api_key=read_only_api_key,
             max_upload_bytes=max_upload_bytes,
+            repo_url=repo_url,
         )
         config = uvicorn.Config(
             app,

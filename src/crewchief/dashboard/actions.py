@@ -1,0 +1,143 @@
+"""What the dashboard's buttons do, through the ops layer (blocking calls).
+
+Alias moves use the same plan/execute pair as the CLI: the page first asks for
+the plan (GET, shown in the confirm dialog), then posts it back with the
+target the user saw as `expect`, so a switch confirmed on stale information is
+refused by the compare-and-set instead of applied.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+from typing import Any
+
+from qdrant_client import models
+
+from crewchief.errors import InvalidInput, Refused
+from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_rollback, plan_switch
+from crewchief.target import Target
+
+RANDOM_POOL = 100  # "a random point" is picked among this many from the start
+MAX_LIMIT = 100
+
+
+def switch_plan(target: Target, alias: str, collection: str, force: bool = False) -> SwitchPlan:
+    return plan_switch(target, alias, collection, force=force)
+
+
+def rollback_plan(
+    target: Target, alias: str, to: str | None = None, force: bool = False
+) -> SwitchPlan:
+    return plan_rollback(target, alias, to=to, force=force)
+
+
+def _check_expect(plan: SwitchPlan, body: dict[str, Any]) -> None:
+    if "expect" in body and body["expect"] != plan.current:
+        raise Refused(
+            f"Alias `{plan.alias}` points at {plan.current!r}, not {body['expect']!r}: "
+            "it was moved after you looked",
+            hint="Reload the page and check the history before trying again",
+        )
+
+
+def switch(target: Target, alias: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Point `alias` at body["collection"], if it still points at body["expect"]."""
+    collection = body.get("collection")
+    if not isinstance(collection, str) or not collection:
+        raise InvalidInput("Say which collection the alias should point at")
+    if "expect" in body:  # what the user saw; None means "the alias did not exist"
+        plan = plan_switch(target, alias, collection, expect=body["expect"], force=_force(body))
+    else:
+        plan = plan_switch(target, alias, collection, force=_force(body))
+    changes = execute_switch(target, plan)
+    return {"plan": plan.to_json(), "changes": [asdict(c) for c in changes]}
+
+
+def rollback(target: Target, alias: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Point `alias` back where it was before its last move (or at body["to"])."""
+    plan = plan_rollback(target, alias, to=body.get("to") or None, force=_force(body))
+    _check_expect(plan, body)
+    changes = execute_switch(target, plan)
+    return {"plan": plan.to_json(), "changes": [asdict(c) for c in changes]}
+
+
+def _force(body: dict[str, Any]) -> bool:
+    return body.get("force") is True
+
+
+def create_snapshot(target: Target, collection: str) -> dict[str, Any]:
+    snap = target.client.create_snapshot(collection)
+    result: dict[str, Any] = snap.model_dump(mode="json")
+    return result
+
+
+def delete_snapshot(target: Target, collection: str, snapshot: str) -> dict[str, Any]:
+    target.client.delete_snapshot(collection, snapshot)
+    return {"deleted": snapshot}
+
+
+# -- the search tester ----------------------------------------------------------------------------
+
+
+def _vector_name(target: Target, collection: str, using: str | None) -> str | None:
+    vectors = target.client.get_collection(collection).config.params.vectors
+    if isinstance(vectors, models.VectorParams):
+        return None
+    names = sorted(vectors or {})
+    if using:
+        if using not in names:
+            raise InvalidInput(f"`{collection}` has no vector named `{using}` (has {names})")
+        return using
+    if not names:
+        raise InvalidInput(f"`{collection}` has no dense vectors to search")
+    return names[0]
+
+
+def _random_point(target: Target, collection: str, using: str | None) -> tuple[Any, list[float]]:
+    page, _ = target.client.scroll(
+        collection, limit=RANDOM_POOL, with_payload=False, with_vectors=True
+    )
+    if not page:
+        raise InvalidInput(f"`{collection}` is empty: there is no point to take a vector from")
+    point = random.choice(page)
+    vector = point.vector
+    if isinstance(vector, dict):
+        vector = vector.get(using or "")
+    if not isinstance(vector, list):
+        raise InvalidInput("That point has no dense vector to search with")
+    return point.id, [float(x) for x in vector]
+
+
+def _parse_vector(raw: Any) -> list[float]:
+    if isinstance(raw, str):  # pasted text: "0.1, 0.2 ..." or a JSON list
+        raw = [p for p in raw.replace("[", " ").replace("]", " ").replace(",", " ").split() if p]
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("Paste a vector (numbers separated by commas or spaces)")
+    try:
+        return [float(x) for x in raw]
+    except (TypeError, ValueError):
+        raise InvalidInput("The vector must be numbers only") from None
+
+
+def search(target: Target, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Top-k for a pasted vector, or for a random point's own vector."""
+    using = _vector_name(target, collection, body.get("using") or None)
+    try:
+        limit = max(1, min(MAX_LIMIT, int(body.get("limit") or 10)))
+    except (TypeError, ValueError):
+        raise InvalidInput("limit must be a number") from None
+    query_id = None
+    if body.get("random"):
+        query_id, vector = _random_point(target, collection, using)
+    else:
+        vector = _parse_vector(body.get("vector"))
+    found = target.client.query_points(
+        collection, query=vector, using=using, limit=limit, with_payload=True
+    ).points
+    return {
+        "query_id": query_id,
+        "using": using,
+        "vector": vector,
+        "hits": [{"id": p.id, "score": p.score, "payload": p.payload} for p in found],
+    }

@@ -1,0 +1,140 @@
+"""Fixtures: one real `crewchief serve` with keys and a backup repository, some data,
+and the standalone `crewchief dashboard` in a subprocess.
+
+The server samples its history every half second (instead of 5 s) so charts
+have points within a test's time.  Every test that changes aliases makes an
+alias of its own, so tests do not depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient, models
+
+from crewchief.backup.schedule import Job, run_action
+from crewchief.datasets import movie_payload
+from tests.dashboard.procs import DashboardProcess
+from tests.server.serverproc import ServerProcess, start_server
+
+FULL_KEY = "dashboard-full-key"
+READ_ONLY_KEY = "dashboard-read-only-key"
+KEY_ENV = "CREWCHIEF_DASHBOARD_TEST_KEY"
+V1, V2 = "shop_v1", "shop_v2"
+
+
+def qdrant(url: str, api_key: str | None = FULL_KEY) -> QdrantClient:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Api key is used with an insecure connection")
+        return QdrantClient(url=url, api_key=api_key, timeout=60, check_compatibility=False)
+
+
+def fill(client: QdrantClient, name: str, n: int, dim: int = 16, seed: int = 0) -> None:
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
+    )
+    vectors = np.random.default_rng(seed).random((n, dim)).tolist()
+    client.upsert(
+        name,
+        models.Batch(
+            ids=list(range(n)), vectors=vectors, payloads=[movie_payload(i) for i in range(n)]
+        ),
+    )
+
+
+def point_alias(client: QdrantClient, alias: str, collection: str) -> None:
+    client.update_collection_aliases(
+        [
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
+            )
+        ]
+    )
+
+
+def aliases_of(client: QdrantClient) -> dict[str, str]:
+    return {a.alias_name: a.collection_name for a in client.get_aliases().aliases}
+
+
+@pytest.fixture(scope="session")
+def repo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("dashboard-repo") / "repo"
+
+
+@pytest.fixture(scope="session")
+def board(tmp_path_factory: pytest.TempPathFactory, repo_dir: Path) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("dashboard-serve") / "data"
+    env = {
+        "CREWCHIEF_API_KEY": FULL_KEY,
+        "CREWCHIEF_READ_ONLY_API_KEY": READ_ONLY_KEY,
+        "CREWCHIEF_DASHBOARD_SAMPLE_SECONDS": "0.5",
+    }
+    proc = start_server(data, "--repo", str(repo_dir), env=env)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def client(board: ServerProcess) -> Iterator[QdrantClient]:
+    c = qdrant(board.url)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def world(board: ServerProcess, client: QdrantClient, repo_dir: Path) -> dict[str, str]:
+    """Two versions of a collection, an alias, a snapshot, and a scheduled backup + verify."""
+    fill(client, V1, 200, seed=1)
+    fill(client, V2, 300, seed=2)
+    point_alias(client, "shop", V1)
+    client.create_snapshot(V1)
+    job = Job(name="nightly", target=board.url, repo=str(repo_dir), api_key_env=KEY_ENV)
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Api key is used with an insecure connection")
+        mp.setenv(KEY_ENV, FULL_KEY)
+        for action in ("create", "verify"):
+            outcome = run_action(job, action)
+            assert outcome["ok"], outcome
+    return {"v1": V1, "v2": V2, "alias": "shop"}
+
+
+@pytest.fixture
+def alias_name(client: QdrantClient) -> Iterator[str]:
+    """An alias of this test's own, removed afterwards (the overview stays readable)."""
+    name = f"alias_{uuid.uuid4().hex[:8]}"
+    yield name
+    if name in aliases_of(client):
+        client.update_collection_aliases(
+            [models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=name))]
+        )
+
+
+def api(url: str, key: str | None) -> httpx.Client:
+    headers = {"api-key": key} if key else {}
+    return httpx.Client(base_url=url + "/dashboard/api/", headers=headers, timeout=60)
+
+
+@pytest.fixture
+def full(board: ServerProcess, world: dict[str, str]) -> Iterator[httpx.Client]:
+    with api(board.url, FULL_KEY) as c:
+        yield c
+
+
+@pytest.fixture
+def read_only(board: ServerProcess, world: dict[str, str]) -> Iterator[httpx.Client]:
+    with api(board.url, READ_ONLY_KEY) as c:
+        yield c
+
+
+def start_standalone(board: ServerProcess, key: str, repo_dir: Path) -> DashboardProcess:
+    """`crewchief dashboard` against the server as a remote target, with `key`."""
+    env = {**os.environ, "CREWCHIEF_DASHBOARD_SAMPLE_SECONDS": "0.5"}
+    args = ["--target", board.url, "--api-key", key, "--repo", str(repo_dir)]
+    return DashboardProcess(*args, env=env)
