@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATA ?= $(shell mktemp -d /tmp/crewchief-demo.XXXXXX)
+FAULT_TRIALS ?= 50
+FUZZ_EXAMPLES ?= 2000
+SOAK_SECONDS ?= 600
 
-.PHONY: install demo test lint typecheck unit browser bench clean
+.PHONY: install demo test lint typecheck unit browser bench faults soak soak-short clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +42,20 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_serve.py
 	$(BIN)/python bench/bench_deploy.py
 	$(BIN)/python bench/bench_backup.py
+
+# the long fault run: kill -9 trials per operation (summary as JSON and markdown on stdout),
+# then the fuzzers with many more examples, and the full-disk tests (docs/reliability.md)
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults.run --trials $(FAULT_TRIALS)
+	CREWCHIEF_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q --timeout 3600 \
+		tests/server/test_fuzz_api.py tests/server/test_fuzz_snapshots.py tests/faults/test_full_disk.py
+
+# mixed load from several client processes against crewchief serve (SOAK_SECONDS, default 600)
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS)
+
+soak-short: $(STAMP)
+	$(BIN)/python bench/soak.py --seconds 60
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

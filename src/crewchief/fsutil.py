@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from crewchief.errors import EngineFailure
+
 
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -50,8 +52,17 @@ def append_line(path: Path, line: str) -> None:
 
 
 def sparse_copy(src: Path, dst: Path) -> None:
-    """Copy a folder keeping holes: shard folders hold large preallocated, mostly empty files."""
-    subprocess.run(["cp", "-a", "--sparse=always", str(src), str(dst)], check=True)
+    """Copy a folder keeping holes: shard folders hold large preallocated, mostly empty files.
+    A failed copy (a full disk) is removed and reported as `EngineFailure`."""
+    done = subprocess.run(
+        ["cp", "-a", "--sparse=always", str(src), str(dst)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        shutil.rmtree(dst, ignore_errors=True)
+        raise EngineFailure(
+            f"Could not copy {src.name}: {done.stderr.strip() or 'cp failed'}",
+            hint="Check free disk space in the data directory",
+        )
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

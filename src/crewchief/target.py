@@ -114,7 +114,7 @@ class EmbeddedTarget(Target):
         """A target over an engine someone else opened and will close (`crewchief serve`):
         the engine owns the data directory's lock, so it cannot be opened twice."""
         target = cls.__new__(cls)
-        target.location = str(engine.path)
+        target.location = str(getattr(engine, "path", ""))
         target.engine = engine
         target.client = engine
         target._owns_engine = False

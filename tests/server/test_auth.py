@@ -1,25 +1,41 @@
-"""API keys: every route with no key, a wrong key, the read-only key and the full key."""
+"""API keys: every route with no key, a wrong key, the read-only key and the full key.
+
+Every route the app serves (Qdrant's, crewchief's own, the dashboard's page, assets and
+API, snapshot downloads) is in the matrix, and a test fails when a route is added
+without it.  Keys are compared in constant time, and no key (not even a wrong one)
+shows up in an answer, in the server's logs or in the CLI's errors.
+"""
 
 from __future__ import annotations
 
+import ast
+import inspect
+import os
+import subprocess
+import sys
+import time
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from qdrant_client import models
 from qdrant_client.http.exceptions import UnexpectedResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
+from crewchief.dashboard import auth as dashboard_auth
+from crewchief.server import auth
 from crewchief.server.app import create_app
 from tests.server.conftest import FULL_KEY, READ_ONLY_KEY, qdrant
 from tests.server.data import points
 from tests.server.serverproc import ServerProcess
 
 C = "authz"  # the collection most routes work on
+DASH_V1, DASH_V2, DASH_ALIAS = "authz_dash_v1", "authz_dash_v2", "authz_dash"
 PUBLIC, READ, WRITE = "public", "read", "write"
 
 
@@ -44,13 +60,27 @@ def world(auth_server: ServerProcess) -> Iterator[dict[str, str]]:
         )
         admin.upsert(name, points(10, 4))
     admin.create_payload_index(C, "genre", models.PayloadSchemaType.KEYWORD)
-    snaps = [admin.create_snapshot(C), admin.create_snapshot(C)]
+    for name in (DASH_V1, DASH_V2):  # an alias with a history, for the dashboard's switches
+        admin.create_collection(
+            name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT)
+        )
+        admin.upsert(name, points(5, 4))
+    for name in (DASH_V1, DASH_V2):
+        admin.update_collection_aliases(
+            [
+                models.CreateAliasOperation(
+                    create_alias=models.CreateAlias(collection_name=name, alias_name=DASH_ALIAS)
+                )
+            ]
+        )
+    snaps = [admin.create_snapshot(C), admin.create_snapshot(C), admin.create_snapshot(C)]
     fulls = [admin.create_full_snapshot(), admin.create_full_snapshot()]
     assert all(s is not None for s in [*snaps, *fulls])
     snapshot_path = auth_server.data / "snapshots" / C / snaps[0].name  # type: ignore[union-attr]
     yield {
         "snap": snaps[0].name,  # type: ignore[union-attr]
         "doomed_snap": snaps[1].name,  # type: ignore[union-attr]
+        "dash_doomed_snap": snaps[2].name,  # type: ignore[union-attr]
         "full": fulls[0].name,  # type: ignore[union-attr]
         "doomed_full": fulls[1].name,  # type: ignore[union-attr]
         "snapshot_uri": snapshot_path.as_uri(),
@@ -156,20 +186,67 @@ def calls(w: Mapping[str, str]) -> list[Call]:
             f"/crewchief/collections/{C}/optimize",
         ),
         Call(WRITE, "DELETE", "/snapshots/{snapshot_name}", f"/snapshots/{w['doomed_full']}"),
+        *dashboard_calls(w),
     ]
+
+
+def dashboard_calls(w: Mapping[str, str]) -> list[Call]:
+    """The dashboard (mounted at /dashboard): its page, its assets and its JSON API."""
+    d, api = "/dashboard", "/dashboard/api"
+    dc, da = api + "/collections/{c}", api + "/aliases/{a}"
+    return [
+        Call(PUBLIC, "GET", d + "/", d + "/"),
+        Call(PUBLIC, "GET", d + "/static/{path}", d + "/static/js/app.js"),
+        Call(READ, "GET", api + "/overview", api + "/overview"),
+        Call(READ, "GET", dc, f"{api}/collections/{C}"),
+        Call(READ, "GET", dc + "/history", f"{api}/collections/{C}/history"),
+        Call(READ, "POST", dc + "/search", f"{api}/collections/{C}/search", {"random": True}),
+        Call(
+            READ,
+            "GET",
+            dc + "/snapshots/{s}/file",
+            f"{api}/collections/{C}/snapshots/{w['snap']}/file",
+        ),
+        Call(READ, "GET", api + "/aliases", api + "/aliases"),
+        Call(READ, "GET", da + "/plan", f"{api}/aliases/{DASH_ALIAS}/plan?collection={DASH_V1}"),
+        Call(READ, "GET", api + "/backups", api + "/backups"),
+        Call(WRITE, "POST", dc + "/snapshots", f"{api}/collections/{C}/snapshots"),
+        Call(
+            WRITE,
+            "POST",
+            dc + "/snapshots/{s}/delete",
+            f"{api}/collections/{C}/snapshots/{w['dash_doomed_snap']}/delete",
+        ),
+        Call(
+            WRITE,
+            "POST",
+            da + "/switch",
+            f"{api}/aliases/{DASH_ALIAS}/switch",
+            {"collection": DASH_V1, "expect": DASH_V2},
+        ),
+        Call(WRITE, "POST", da + "/rollback", f"{api}/aliases/{DASH_ALIAS}/rollback", {}),
+    ]
+
+
+def served_routes(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
+    """(method, path template) of every route, mounted apps included (static files as one)."""
+    served = set()
+    for r in routes:
+        if isinstance(r, Route):
+            served |= {(m, prefix + r.path) for m in (r.methods or ()) if m != "HEAD"}
+        elif isinstance(r, Mount):
+            inner = r.routes
+            if inner:
+                served |= served_routes(inner, prefix + r.path)
+            else:  # a static-files app: any path below it
+                served.add(("GET", prefix + r.path + "/{path}"))
+    return served
 
 
 def test_the_matrix_covers_every_route() -> None:
     app = create_app(engine=None)
-    served = {
-        (method, r.path)
-        for r in app.routes
-        if isinstance(r, Route)
-        for method in (r.methods or ())
-        if method != "HEAD"
-    }
     covered = {(c.method, c.route) for c in calls(defaultdict(lambda: "x"))}
-    assert served == covered
+    assert served_routes(app.routes) == covered
 
 
 KEYS = {
@@ -247,3 +324,84 @@ def test_qdrant_client_with_keys(auth_server: ServerProcess, world: dict[str, st
     finally:
         for c in (reader, writer, anonymous):
             c.close()
+
+
+# -- keys: compared in constant time, never shown -------------------------------------------------
+
+SENTINEL = "wrong-key-sentinel-5f0c2d"  # a wrong key that must never be echoed either
+KEY_NAMES = {"api_key", "read_only_api_key", "presented", "expected", "token", "bearer"}
+
+
+def test_keys_are_compared_in_constant_time() -> None:
+    """hmac.compare_digest, and no `==`/`!=`/`in` anywhere a key is compared."""
+    tree = ast.parse(inspect.getsource(auth))
+    calls_ = [ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    assert "hmac.compare_digest" in calls_
+    matches = next(
+        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_matches"
+    )
+    assert "hmac.compare_digest" in ast.unparse(matches)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        risky = any(isinstance(op, ast.Eq | ast.NotEq | ast.In | ast.NotIn) for op in node.ops)
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        names |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+        assert not (risky and names & KEY_NAMES), ast.unparse(node)
+    # and the dashboard's rules add no comparison of their own
+    assert "compare_digest" not in inspect.getsource(dashboard_auth)
+    assert "api_key ==" not in inspect.getsource(dashboard_auth)
+
+
+def _pending_stdout(server: ServerProcess) -> str:
+    lines = []
+    while not server.stdout_lines.empty():
+        lines.append(server.stdout_lines.get_nowait())
+    return "".join(lines)
+
+
+def test_no_key_appears_in_answers_or_logs(
+    auth_server: ServerProcess, world: dict[str, str], tmp_path: Path
+) -> None:
+    secrets = (FULL_KEY, READ_ONLY_KEY, SENTINEL)
+    presented = {
+        "none": {},
+        "sentinel": {"api-key": SENTINEL},
+        "sentinel bearer": {"Authorization": f"Bearer {SENTINEL}"},
+        "read-only": {"api-key": READ_ONLY_KEY},
+        "full": {"api-key": FULL_KEY},
+    }
+    answers = []
+    with httpx.Client(base_url=auth_server.url, timeout=60) as http:
+        for call in calls(world):
+            for key, headers in presented.items():
+                if key == "full" and call.kind == WRITE:
+                    continue  # the matrix made these writes; answers to refusals are the point
+                r = http.request(
+                    call.method, call.path, json=call.json, files=call.files, headers=headers
+                )
+                answers.append(f"{call.method} {call.path} [{key}] {r.headers} {r.text}")
+        # make the server log: a background failure and an unexpected error, with the key
+        full = presented["full"]
+        http.post("/collections/authz_ghost/snapshots?wait=false", headers=full)
+        bad_index = {"field_name": "t", "field_schema": {"type": "text", "min_token_len": -1}}
+        answers.append(http.put(f"/collections/{C}/index", json=bad_index, headers=full).text)
+        time.sleep(0.5)
+    for secret in secrets:
+        leaked = [a[:200] for a in answers if secret in a]
+        assert not leaked, f"{secret!r} in answers: {leaked[:3]}"
+    logs = auth_server.stderr + _pending_stdout(auth_server)
+    assert "background snapshot failed" in logs  # the log was written, and it is clean:
+    for secret in secrets:
+        assert secret not in logs
+    lock = (auth_server.data / ".lock").read_text()
+    assert FULL_KEY not in lock and READ_ONLY_KEY not in lock
+    cli = subprocess.run(
+        [sys.executable, "-m", "crewchief.cli.main", "status", "--target", auth_server.url],
+        env={**os.environ, "QDRANT_API_KEY": SENTINEL},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode != 0 and "401" in cli.stderr
+    assert SENTINEL not in cli.stdout + cli.stderr

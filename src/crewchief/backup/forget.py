@@ -8,7 +8,7 @@ from typing import Any
 
 from crewchief.backup.backups import referenced_digests
 from crewchief.backup.policy import BackupRef, Decision, Policy, plan_forget
-from crewchief.backup.repository import Repository, object_key
+from crewchief.backup.repository import Repository
 
 
 @dataclass
@@ -42,7 +42,7 @@ def prune(repo: Repository) -> tuple[int, str | None]:
     removed = 0
     for digest in list(repo.object_digests()):
         if digest not in wanted:
-            repo.storage.delete(object_key(digest))
+            repo.delete_object(digest)
             removed += 1
     return removed, None
 

@@ -165,6 +165,10 @@ class Repository:
                 raise SnapshotCorrupt(f"Manifest entry {entry.path!r} escapes the target folder")
             self.restore_file(entry, root / entry.path)
 
+    def delete_object(self, digest: str) -> None:
+        self.storage.delete(object_key(digest))
+        self._known.discard(digest)  # a later backup through this object must upload it again
+
     def object_digests(self) -> Iterator[str]:
         for key in self.storage.list("objects/"):
             yield key.rsplit("/", 1)[-1]

@@ -224,7 +224,9 @@ class Collection:
         assert record is not None
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "crewchief.engine.builder", str(target)],
+                # run as a plain script: importing the package first would take seconds
+                # before the builder can ask to die with its parent
+                [sys.executable, str(Path(__file__).with_name("builder.py")), str(target)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,

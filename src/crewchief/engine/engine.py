@@ -129,6 +129,8 @@ class Engine:
                     remove_tree(d)
         for d in [*self.path.joinpath("snapshots").glob("*"), self.full_snapshot_dir]:
             snapshots.clean_partials(d)
+        for stale in self.path.glob(".*.tmp"):  # an atomic write interrupted by a crash
+            stale.unlink(missing_ok=True)
 
     def set_owner_url(self, url: str | None) -> None:
         self._owner.set_url(url)

@@ -88,7 +88,7 @@ def clean_partials(directory: Path) -> None:
     for p in directory.iterdir():
         if (
             p.name.startswith(".")
-            and ".partial" in p.name
+            and (".partial" in p.name or p.name.endswith(".tmp"))  # also interrupted sidecars
             or p.name.endswith(".checksum")
             and not p.with_name(p.name[: -len(".checksum")]).exists()
         ):
@@ -172,11 +172,22 @@ def check_members(archive: Path, max_bytes: int | None = None) -> list[tarfile.T
     try:
         with tarfile.open(archive, "r:") as tar:
             members = tar.getmembers()
+            end = tar.offset  # where the end-of-archive marker must be
+        with open(archive, "rb") as f:
+            f.seek(end)
+            marker = f.read(2 * tarfile.BLOCKSIZE)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise SnapshotCorrupt(
             f"Not a readable snapshot archive: {exc}",
             hint="A snapshot is a plain tar made by create_snapshot; it may be truncated",
         ) from exc
+    # tarfile reads a file cut short as if it ended there: only the two zero blocks that
+    # end every archive prove that nothing is missing
+    if len(marker) < 2 * tarfile.BLOCKSIZE or marker.strip(b"\0"):
+        raise SnapshotCorrupt(
+            "Snapshot archive is truncated (no end-of-archive marker)",
+            hint="The file is incomplete: download or upload it again",
+        )
     total = 0
     for m in members:
         name = m.name
