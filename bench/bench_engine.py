@@ -11,7 +11,7 @@ The engine runs with `auto_optimize=False` (ingest timed without a build behind 
 collection `idx` is indexed with `optimize(wait=True)` (build alone) and queried; `stall`
 is indexed with `optimize(wait=False)` while this thread queries it back-to-back (how long
 the app goes without an answer).  On a shared machine the load changes between phases, so
-engine and local mode are also timed interleaved, query by query, on the same queries.
+engine and local mode are also timed in alternating rounds on the same queries.
 """
 
 from __future__ import annotations
