@@ -1,7 +1,8 @@
 """An app under load: `python -m tests.ops.load_client URL ALIAS MARKER OUT STOPFILE`.
 
-Loops until STOPFILE exists: reads the marker point through the alias (its payload
-names the collection answering) and runs a search; records every request as
+Touches OUT.ready after its first request, then loops until STOPFILE exists: reads
+the marker point through the alias (its payload names the collection answering) and
+runs a search; records every request as
 [start, end, version-or-"ERROR: ..."] into OUT (JSON) at the end.
 """
 
@@ -29,6 +30,8 @@ def main(url: str, alias: str, marker: int, out: str, stop: str) -> None:
         except Exception as exc:  # every failure is recorded and fails the test
             answer = f"ERROR: {exc}"
         records.append([t0, time.time(), answer])
+        if len(records) == 1:
+            Path(out + ".ready").touch()  # the test starts the deploy once every client runs
     Path(out).write_text(json.dumps(records))
 
 

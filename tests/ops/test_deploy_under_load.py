@@ -48,7 +48,12 @@ def test_zero_failed_queries_and_every_later_query_sees_the_new_version(tmp_path
             )
             for out in outs
         ]
-        time.sleep(2.0)  # the app is running before the deploy starts
+        deadline = time.monotonic() + 120  # the app is running before the deploy starts
+        while not all(Path(f"{out}.ready").exists() for out in outs):
+            assert time.monotonic() < deadline, "the clients did not start"
+            assert all(c.poll() is None for c in clients), "a client died"
+            time.sleep(0.1)
+        time.sleep(1.0)
 
         def mark_new_version(step: str, done: int, total: int) -> None:
             if step == "copy" and done >= total:  # v2 is built: label its marker
