@@ -166,7 +166,7 @@ def test_backup_into_a_full_repository(tmp_path: Path, repo_disk: Path) -> None:
         repo = Repository.open(str(repo_disk / "repo"), create=True)
         good = create_backup(src, repo, ["c"])["id"]
         add(src, 3000, 6000)
-        fill_up(repo_disk, 256 * 1024)
+        fill_up(repo_disk, 1024 * 1024)  # room for some chunks of the next backup, not all
         used_before = free_bytes(repo_disk)
         with pytest.raises(StorageError) as failure:
             create_backup(src, repo, ["c"])
