@@ -81,7 +81,8 @@ def raw_ingest(target: Target, name: str, data: np.ndarray, batch: int) -> dict:
     target.optimize(name)  # embedded: waits for the build; served: starts it
     after = wait_green(target, name)
     t2 = time.monotonic()
-    return {"upsert_s": t1 - t0, "index_s": t2 - t1, "seconds": t2 - t0} | after
+    load = os.getloadavg()[0]
+    return {"upsert_s": t1 - t0, "index_s": t2 - t1, "seconds": t2 - t0, "load": load} | after
 
 
 def deploy(target: Target, batch: int) -> dict:
@@ -92,7 +93,8 @@ def deploy(target: Target, batch: int) -> dict:
     seconds = time.monotonic() - t0
     assert target.aliases()["movies"] == "movies_v2", target.aliases()
     gates = {g.name: g.passed for g in result.gates}
-    return {"seconds": seconds, "steps": result.seconds, "copied": result.copied, "gates": gates}
+    out = {"seconds": seconds, "steps": result.seconds, "copied": result.copied, "gates": gates}
+    return out | {"load": os.getloadavg()[0]}
 
 
 def bench_target(target: Target, data: np.ndarray, batch: int) -> dict:
@@ -175,8 +177,9 @@ def report(res: dict) -> str:
         f"{v['qdrant-client']} | load avg at start {m['load_at_start'][0]:.2f}, at end "
         f"{m['load_at_end'][0]:.2f}",
         "",
-        "| target | run | copy/upsert s | index s | total s | pts/s | indexed / points | ratio |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| target | run | copy/upsert s | index s | total s | pts/s | indexed / points | ratio "
+        "| load at end |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind in ("embedded", "served"):
         r = res[kind]
@@ -185,10 +188,10 @@ def report(res: dict) -> str:
         lines += [
             f"| {kind} | raw ingest (reference) | {raw['upsert_s']:.1f} | {raw['index_s']:.1f} "
             f"| {raw['seconds']:.1f} | {raw['points_per_s']:,.0f} | "
-            f"{raw['indexed']:,} / {raw['points']:,} | 1.00 |",
+            f"{raw['indexed']:,} / {raw['points']:,} | 1.00 | {raw['load']:.1f} |",
             f"| {kind} | deploy v1 -> v2 | {steps['copy']:.1f} | {steps['index']:.1f} | "
             f"{dep['seconds']:.1f} | {dep['points_per_s']:,.0f} | "
-            f"{dep['indexed']:,} / {dep['points']:,} | {r['ratio']:.2f} |",
+            f"{dep['indexed']:,} / {dep['points']:,} | {r['ratio']:.2f} | {dep['load']:.1f} |",
         ]
     lines += [
         "",

@@ -1,15 +1,13 @@
 """`crewchief serve` vs qdrant-client local mode, both through qdrant-client (issue 3).
 
-    python bench/bench_serve.py [--points 100000] [--dim 384] [--json PATH] [--queries 500]
-        [--local-queries 20] [--processes 4] [--mp-seconds 20] [--batch 256] [--seed 0]
+Usage: python bench/bench_serve.py [--points 100000] [--dim 384] [--json PATH] (see --help)
 
-Same `embedding_like` points uploaded (`upload_points`) into the real `crewchief serve`
-(subprocess, loopback port from the OS) and `QdrantClient(":memory:")`.  Queries wait until
-the served collection is green AND fully indexed (green with vectors unindexed is recorded
-and a build requested).  Sequential single `query_points` (k=10) like an app, then N client
-processes for `--mp-seconds`; local mode (~5 queries/s at 100k) gets `--local-queries`.
-Stall: a second collection is uploaded and auto-indexed while probe processes query it and
-the first one back-to-back.
+Same points uploaded (`upload_points`) into the real `crewchief serve` (subprocess, loopback
+port from the OS) and `QdrantClient(":memory:")`.  Queries start once the served collection
+is green AND fully indexed (else: recorded, a build requested): single sequential queries
+(k=10) like an app, alternating with local mode's (~5/s at 100k, so only `--local-queries`)
+in 4 rounds; then N client processes.  Stall: a second collection is uploaded and
+auto-indexed while probe processes query it and the first one back-to-back.
 """
 
 from __future__ import annotations
@@ -62,24 +60,30 @@ def search(client: QdrantClient, name: str, q: np.ndarray) -> list[int]:
     return [int(p.id) for p in client.query_points(name, q.tolist(), limit=K).points]
 
 
-def sequential(client: QdrantClient, name: str, queries: np.ndarray, truth: np.ndarray) -> dict:
-    _warm_up = [search(client, name, q) for q in queries[:5]]  # connection, first requests
-    lat, found = [], []
-    start = time.perf_counter()
-    for q in queries:
-        t0 = time.perf_counter()
-        found.append(search(client, name, q))
-        lat.append(time.perf_counter() - t0)
-    qps = len(queries) / (time.perf_counter() - start)
-    rec = np.mean([len(set(f) & set(t.tolist())) / K for f, t in zip(found, truth, strict=True)])
-    return {"queries": len(queries), "qps": qps, **pct(lat), "recall_at_10": float(rec)}
+def interleaved(pairs: list, queries: np.ndarray, truth: np.ndarray, rounds: int = 4) -> list:
+    """Sequential single queries on each (client, name, count), alternating in `rounds`, so
+    that a change in machine load cannot skew their ratio."""
+    lat, rec = [[] for _ in pairs], [[] for _ in pairs]
+    for client, name, _ in pairs:  # warm-up: connection, first requests
+        _ = [search(client, name, q) for q in queries[:5]]
+    for r in range(rounds):
+        for i, (client, name, n) in enumerate(pairs):
+            part = slice(r * n // rounds, (r + 1) * n // rounds)
+            for q, t in zip(queries[part], truth[part], strict=True):
+                t0 = time.perf_counter()
+                found = search(client, name, q)
+                lat[i].append(time.perf_counter() - t0)
+                rec[i].append(len(set(found) & set(t.tolist())) / K)
+    return [{"queries": len(x), "qps": len(x) / sum(x), **pct(x), "recall_at_10": float(np.mean(r))}
+            for x, r in zip(lat, rec, strict=True)]  # fmt: skip
 
 
-def worker(url: str, name: str, queries: np.ndarray, start_at: float, stop, out) -> None:
-    """A client process: query back-to-back from `start_at` until `stop` is set."""
+def worker(url: str, name: str, queries: np.ndarray, ready, stop, out) -> None:
+    """A client process: connect, warm up, wait for the others, query until `stop` is set."""
     client = QdrantClient(url=url, timeout=120)
+    search(client, name, queries[0])
     times, errors = [], []  # (sent, answered) per query
-    time.sleep(max(0.0, start_at - time.time()))
+    ready.wait()
     while not stop.is_set():
         t0 = time.time()
         try:
@@ -90,22 +94,20 @@ def worker(url: str, name: str, queries: np.ndarray, start_at: float, stop, out)
     out.put({"name": name, "times": times, "errors": errors})
 
 
-def start_workers(url: str, names: list[str], queries: np.ndarray, delay: float = 5.0):
+def run_workers(url: str, names: list[str], queries: np.ndarray, during) -> tuple[list, dict]:
+    """One client process per name, all querying while `during()` runs here."""
     ctx = mp.get_context("spawn")
-    stop, out = ctx.Event(), ctx.Queue()
-    start_at = time.time() + delay  # after every process has imported and connected
-    procs = [ctx.Process(target=worker, args=(url, n, queries, start_at, stop, out)) for n in names]
+    ready, stop, out = ctx.Barrier(len(names) + 1), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=worker, args=(url, n, queries, ready, stop, out)) for n in names]
     for p in procs:
         p.start()
-    return start_at, stop, out, procs
-
-
-def collect(stop, out, procs) -> list[dict]:
+    ready.wait(timeout=300)
+    result = during()
     stop.set()
     results = [out.get(timeout=120) for _ in procs]
     for p in procs:
         p.join()
-    return results
+    return results, result
 
 
 def window(times: list, a: float, b: float) -> dict:
@@ -115,18 +117,15 @@ def window(times: list, a: float, b: float) -> dict:
     gaps = [e1 - e0 for e0, e1 in zip(ends[:-1], ends[1:], strict=True) if e1 >= a and e0 <= b]
     lat = list(ends[inside] - t[inside, 0])
     n, gap = int(inside.sum()), max(gaps, default=b - a)
-    return {"seconds": b - a, "answers": n, **pct(lat), "max_gap_ms": 1000 * gap}
+    return {"seconds": b - a, "queries": n, **pct(lat), "max_gap_ms": 1000 * gap}
 
 
 def multi_process(url: str, name: str, queries: np.ndarray, n: int, seconds: float) -> dict:
-    start_at, stop, out, procs = start_workers(url, [name] * n, queries)
-    time.sleep(max(0.0, start_at - time.time()) + seconds)
-    res = collect(stop, out, procs)
+    res, _ = run_workers(url, [name] * n, queries, lambda: time.sleep(seconds))
     a = max(r["times"][0][1] for r in res)  # count only while every process is querying
     b = min(r["times"][-1][1] for r in res)
-    w = window([x for r in res for x in r["times"]], a, b)
-    w |= {"processes": n, "queries": w["answers"], "qps": w["answers"] / (b - a)}
-    return w | {"errors": sum(len(r["errors"]) for r in res)}
+    w = window([x for r in res for x in r["times"]], a, b) | {"processes": n}
+    return w | {"qps": w["queries"] / (b - a), "errors": sum(len(r["errors"]) for r in res)}
 
 
 def upload(client: QdrantClient, name: str, data: np.ndarray, batch: int, new=True) -> dict:
@@ -160,25 +159,19 @@ def wait_indexed(client: QdrantClient, url: str, name: str, timeout: float = 360
                 break
             out["green_unindexed"] = now | {"after_s": time.perf_counter() - t0}
             httpx.post(f"{url}/crewchief/collections/{name}/optimize", timeout=600)
-            green_polls = 0
         time.sleep(0.5)
-    kb = info.config.optimizer_config.indexing_threshold
-    return out | now | {"seconds": time.perf_counter() - t0, "status": st, "threshold_kb": kb}
-
-
-def index_note(name: str, w: dict) -> str:
-    g, left = w["green_unindexed"], w.get("left_unindexed")
-    text = f"`{name}` was green with {w['indexed']:,} of {w['points']:,} vectors indexed "
-    text += f"({w['segments']} segments) {w['seconds']:.1f} s after its upload ended"
+    g, left, seconds = out["green_unindexed"], out.get("left_unindexed"), time.perf_counter() - t0
+    text = f"`{name}` was green with {idx:,} of {pts:,} vectors indexed "
+    text += f"({now['segments']} segments) {seconds:.1f} s after its upload ended"
     if g:
         text += f"; green with only {g['indexed']:,} indexed at {g['after_s']:.0f} s: build asked"
     if left:
-        text += f"; even then {left['points'] - left['indexed']:,} vectors stayed UNINDEXED "
-        text += f"(indexing_threshold {w['threshold_kb']} KB)"
-    return text + "."
+        text += f"; even then {left['points'] - left['indexed']:,} vectors stayed UNINDEXED"
+    kb = info.config.optimizer_config.indexing_threshold
+    return out | now | {"seconds": seconds, "note": text + f" (indexing_threshold {kb} KB)."}
 
 
-def serve_bench(data, queries, truth, stall_data, args) -> dict:
+def serve_bench(data, queries, truth, stall_data, local: QdrantClient, args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="crewchief-bench-serve-"))
     server = start_server(tmp / "data")
     out: dict = {"url": server.url}
@@ -188,11 +181,12 @@ def serve_bench(data, queries, truth, stall_data, args) -> dict:
         out["ingest"] = upload(client, "bench", data, args.batch)
         out["index_wait"] = wait_indexed(client, server.url, "bench")
         out["load_queries"] = os.getloadavg()
-        print(f"  queries: 1 client, then {args.processes} client processes ...", flush=True)
-        out["single"] = sequential(client, "bench", queries, truth)
+        print("  queries (1 client vs local mode, N processes), then the stall test", flush=True)
+        pairs = [(client, "bench", args.queries), (local, "local", args.local_queries)]
+        out["single"], out["local"] = interleaved(pairs, queries, truth)
         out["multi"] = multi_process(server.url, "bench", queries, args.processes, args.mp_seconds)
-        print("  stall: upload + auto-index a second collection under probes ...", flush=True)
         out["stall"] = stall(client, server.url, stall_data, queries, args)
+        out["load_stall"] = os.getloadavg()
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -201,19 +195,23 @@ def serve_bench(data, queries, truth, stall_data, args) -> dict:
 
 def stall(client: QdrantClient, url: str, data: np.ndarray, queries, args) -> dict:
     upload(client, "stall", data[:1], args.batch)  # exists, with one point, for the probe
-    start_at, stop, out, procs = start_workers(url, ["stall", "bench"], queries)
-    time.sleep(max(0.0, start_at - time.time()) + 3)  # baseline: 3 s before the upload
-    t_up = time.time()
-    ingest = upload(client, "stall", data, args.batch, new=False)
-    t_idx = time.time()
-    index = wait_indexed(client, url, "stall")
-    t_end = time.time()
-    time.sleep(1)
-    res = collect(stop, out, procs)
-    phases = {"before": (t_up - 3, t_up), "upload": (t_up, t_idx), "indexing": (t_idx, t_end)}
+
+    def during() -> dict:
+        t = {"start": time.time()}
+        time.sleep(3)  # baseline before the upload
+        t["upload"], out = time.time(), {"ingest": upload(client, "stall", data, args.batch, False)}
+        t["index"], out["index"] = time.time(), wait_indexed(client, url, "stall")
+        t["end"] = time.time()
+        time.sleep(1)  # answers after the end, so a gap spanning it is seen
+        return out | {"t": t}
+
+    res, out = run_workers(url, ["stall", "bench"], queries, during)
+    t = out.pop("t")
+    phases = {"before": (t["start"], t["upload"]), "upload": (t["upload"], t["index"])}
+    phases["indexing"] = (t["index"], t["end"])
     probes = {r["name"]: {k: window(r["times"], a, b) for k, (a, b) in phases.items()} for r in res}
     errors = {r["name"]: r["errors"][:3] + [f"total {len(r['errors'])}"] for r in res}
-    return {"ingest": ingest, "index": index, "probes": probes, "errors": errors}
+    return out | {"probes": probes, "errors": errors}
 
 
 def report(res: dict) -> str:
@@ -228,7 +226,9 @@ def report(res: dict) -> str:
         f"batch {s['ingest']['batch']}, REST (qdrant-client {v['qdrant-client']})",
         f"# {m['date']} | {m['cpu']} | {m['cores']} cores | {m['ram_gb']} GB RAM | Python "
         f"{m['python']} | qdrant-edge-py {v['qdrant-edge-py']} | uvicorn {v['uvicorn']} | load "
-        f"avg at start {m['load_at_start'][0]:.2f}, before queries {s['load_queries'][0]:.2f}",
+        f"avg (1 min) at start {m['load_at_start'][0]:.1f}, before queries "
+        f"{s['load_queries'][0]:.1f}, after the stall test {s['load_stall'][0]:.1f}, at end "
+        f"{m['load_at_end'][0]:.1f}",
         "",
         "| system | ingest pts/s | queries | p50 ms | p99 ms | QPS | recall@10 | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -247,8 +247,8 @@ def report(res: dict) -> str:
         lines.append(f"| {label} | {r:,.1f} | >= {TARGET_RATIO:g} | {verdict} |")
     lines += [
         "",
-        "Index before the queries: " + index_note("bench", s["index_wait"]),
-        f"Local mode answered only {lone['queries']} queries (it is slow).",
+        "Index before the queries: " + s["index_wait"]["note"],
+        f"Local mode answered {lone['queries']} queries, alternating with serve's in 4 rounds.",
         "",
         f"Stall: a second {res['points']:,}-point collection `stall` is uploaded (auto-indexing "
         "on) while one probe process queries `stall` and one `bench`, back-to-back:",
@@ -257,12 +257,12 @@ def report(res: dict) -> str:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     st = s["stall"]
-    lines += [f"| `{probe}` | {phase} | {w['seconds']:.1f} | {w['answers']} | {w['p50_ms']:.2f} "
+    lines += [f"| `{probe}` | {phase} | {w['seconds']:.1f} | {w['queries']} | {w['p50_ms']:.2f} "
               f"| {w['p99_ms']:.2f} | {w['max_gap_ms']:.0f} |"
               for probe, phases in st["probes"].items() for phase, w in phases.items()]  # fmt: skip
     lines.append(
         f"\n`stall` uploaded at {st['ingest']['points_per_s']:,.0f} pts/s under probe load; "
-        + index_note("stall", st["index"])
+        + st["index"]["note"]
         + f" Probe errors: {st['errors']}."
     )
     return "\n".join(lines)
@@ -281,13 +281,13 @@ def main() -> None:
     data, stall_data, queries = x[:n], x[n : 2 * n], x[2 * n :]
     truth = exact_top_k(data, queries, K)
     res: dict = dict(points=n, dim=args.dim, machine=machine_info())
-    print("crewchief serve ...", flush=True)
-    res["serve"] = serve_bench(data, queries, truth, stall_data, args)
-    print(f"QdrantClient(':memory:') ({args.local_queries} queries) ...", flush=True)
+    print("QdrantClient(':memory:') ingest ...", flush=True)
     warnings.filterwarnings("ignore", message="Local mode is not recommended")  # we know
-    local, nl = QdrantClient(":memory:"), args.local_queries
+    local = QdrantClient(":memory:")
     res["local"] = {"ingest": upload(local, "local", data, args.batch)}
-    res["local"]["single"] = sequential(local, "local", queries[:nl], truth[:nl])
+    print("crewchief serve ...", flush=True)
+    res["serve"] = serve_bench(data, queries, truth, stall_data, local, args)
+    res["local"]["single"] = res["serve"].pop("local")
     res["machine"]["load_at_end"] = os.getloadavg()
     print("\n" + report(res))
     if args.json:
