@@ -21,6 +21,7 @@ from qdrant_client import QdrantClient, models
 
 from crewchief.backup.schedule import Job, run_action
 from crewchief.datasets import movie_payload
+from crewchief.engine.builder import DELAY_ENV
 from tests.dashboard.procs import DashboardProcess
 from tests.server.serverproc import ServerProcess, start_server
 
@@ -75,6 +76,9 @@ def board(tmp_path_factory: pytest.TempPathFactory, repo_dir: Path) -> Iterator[
         "CREWCHIEF_API_KEY": FULL_KEY,
         "CREWCHIEF_READ_ONLY_API_KEY": READ_ONLY_KEY,
         "CREWCHIEF_DASHBOARD_SAMPLE_SECONDS": "0.5",
+        # a build of a few thousand points takes well under the overview's 2 s poll on an
+        # idle machine; hold every build so that its yellow phase is always seen
+        DELAY_ENV: "5",
     }
     proc = start_server(data, "--repo", str(repo_dir), env=env)
     yield proc

@@ -67,7 +67,7 @@ def test_overview_card_turns_from_yellow_to_green(
     open_dashboard(page, board, FULL_KEY)
     expect(page.locator(f'.card[data-collection="{V1}"]')).to_have_attribute("data-status", "green")
     page.evaluate("window.notReloaded = true")
-    # a small indexing threshold: the upsert starts an index build of a few seconds
+    # a small indexing threshold: the upsert starts an index build (held 5 s by the fixture)
     name = "catalog_v3"
     client.create_collection(
         name,

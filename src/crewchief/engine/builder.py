@@ -15,6 +15,7 @@ import sys
 import time
 
 FAIL_ENV = "CREWCHIEF_BUILDER_FAIL"  # fault injection for tests: make the build fail
+DELAY_ENV = "CREWCHIEF_BUILDER_DELAY"  # for tests: hold the build this many seconds first
 
 
 def _die_with_parent() -> None:
@@ -38,6 +39,7 @@ def main(argv: list[str]) -> int:
     if os.environ.get(FAIL_ENV):
         print(f"index build failed: {os.environ[FAIL_ENV]}", file=sys.stderr)
         return 1
+    time.sleep(float(os.environ.get(DELAY_ENV) or 0))
     import qdrant_edge
 
     started = time.monotonic()
