@@ -196,3 +196,49 @@ def test_update_modes(engine: Engine) -> None:
     )
     assert engine.retrieve("m", [0], with_vectors=True)[0].vector != before.vector
     assert engine.retrieve("m", [77]) == []  # not inserted
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"hnsw_config": models.HnswConfigDiff(m=-1)},
+        {"hnsw_config": models.HnswConfigDiff(ef_construct=2**64)},
+        {"optimizers_config": models.OptimizersConfigDiff(indexing_threshold=-1)},
+    ],
+)
+def test_out_of_range_config_is_refused_before_anything_is_written(
+    engine: Engine, config: dict
+) -> None:
+    with pytest.raises(InvalidInput, match="out of range") as exc:
+        engine.create_collection(
+            "c", vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT), **config
+        )
+    assert exc.value.hint
+    assert engine.get_collections().collections == []
+    assert not any((engine.path / "collections").glob("*"))
+
+
+def test_out_of_range_integers_in_requests_are_bad_input(engine: Engine) -> None:
+    fill(engine, "m", n=5, dim=4)
+    g = "genre"
+    requests = [
+        lambda: engine.query_points("m", [1, 2, 3, 4], limit=2**64),
+        lambda: engine.query_points("m", [1, 2, 3, 4], offset=-1),
+        lambda: engine.query_points("m", [1, 2, 3, 4], search_params=models.SearchParams(
+            hnsw_ef=-1)),
+        lambda: engine.scroll("m", limit=2**64),
+        lambda: engine.count("m", models.Filter(must=[models.FieldCondition(
+            key=g, values_count=models.ValuesCount(gt=-1))])),
+        lambda: engine.count("m", models.Filter(must=[models.FieldCondition(
+            key=g, match=models.MatchValue(value=2**63))])),
+        lambda: engine.count("m", models.Filter(must=[models.FieldCondition(
+            key=g, match=models.MatchAny(any=[-(2**63) - 1]))])),
+        lambda: engine.create_payload_index("m", "t", models.TextIndexParams(
+            type=models.TextIndexType.TEXT, min_token_len=-1)),
+    ]  # fmt: skip
+    for request in requests:
+        with pytest.raises(InvalidInput) as exc:
+            request()
+        assert exc.value.hint
+    assert engine.count("m").count == 5
+    assert engine.get_collection("m").payload_schema == {}

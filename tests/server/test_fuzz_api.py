@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -274,21 +273,10 @@ def http(fuzz_server: ServerProcess) -> Iterator[httpx.Client]:
         yield client
 
 
-# A known bug, pinned by test_out_of_range_integers_are_a_400 below: integers out of the
-# unsigned range reach qdrant_edge unchecked and its conversion error answers 500.  Tolerated
-# here (still in Qdrant's error format, still changing nothing) so the fuzz keeps looking
-# for other kinds of failure; remove once that test passes.
-KNOWN_500 = re.compile(r"^Service internal error: (OverflowError|TypeError: failed to extract)")
-
-
-def is_known_500(r: httpx.Response) -> bool:
-    return r.status_code == 500 and bool(KNOWN_500.match(r.json()["status"]["error"]))
-
-
 def check_answer(r: httpx.Response, server: ServerProcess) -> None:
     where = f"{r.request.method} {r.request.url} {r.request.content[:300]!r}"
     assert server.proc.poll() is None, f"the server died on {where}:\n{server.stderr[-3000:]}"
-    assert r.status_code < 500 or is_known_500(r), f"{where} -> {r.status_code} {r.text[:500]}"
+    assert r.status_code < 500, f"{where} -> {r.status_code} {r.text[:500]}"
     if r.status_code >= 400:
         body = r.json()
         assert set(body) == {"status", "time"}, f"{where} -> not Qdrant's error format: {body}"
@@ -464,14 +452,6 @@ OUT_OF_RANGE = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: integers outside the unsigned range that Qdrant's schema implies (negative, or "
-    ">= 2**64) pass validation (qdrant_client's models say `int`), reach qdrant_edge through "
-    "crewchief/engine (config.py build_config, convert_filter.py, engine.py query_points/"
-    "scroll/create_payload_index) and its conversion raises OverflowError/TypeError, which "
-    "crewchief/server/app.py answers 500 'Service internal error' (Qdrant answers 400)",
-)
 @pytest.mark.parametrize(("method", "suffix", "body"), OUT_OF_RANGE)
 def test_out_of_range_integers_are_a_400(
     http: httpx.Client, fuzz_server: ServerProcess, method: str, suffix: str, body: Json

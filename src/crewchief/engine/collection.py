@@ -14,6 +14,10 @@ CURRENT (temp + fsync + rename) and swap the handle.  A crash at any moment
 before the CURRENT rewrite restarts on the old generation, whose WAL holds
 every acknowledged write; stray generations are deleted on open.
 
+Like Qdrant, a shard is flushed at most `flush_interval_sec` (default 5 s) after a write:
+the write that finds the interval elapsed flushes, which lets Edge truncate its WAL.
+Without it the WAL (and the memory mapping it) grows with every write ever made.
+
 Status, as Qdrant defines it:
     green   nothing to do
     yellow  an index build is running
@@ -74,6 +78,7 @@ class Collection:
         # is not re-triggered until more arrive (no endless no-op rebuilds).
         self._unindexed_floor = 0
         self.auto_optimize = True  # start a build when a write leaves too much unindexed
+        self._flushed_at = time.monotonic()
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -106,6 +111,7 @@ class Collection:
         with self._lock:
             if self._shard is not None:
                 self._shard.flush()
+                self._flushed_at = time.monotonic()
 
     def close(self) -> None:
         """Flush and close; a running index build is abandoned (its copy is removed)."""
@@ -139,6 +145,11 @@ class Collection:
                 raise EngineFailure(f"Update failed: {exc}") from exc
             if self._oplog is not None:
                 self._oplog.append(op)
+            if (
+                time.monotonic() - self._flushed_at
+                >= self.config.optimizer_config.flush_interval_sec
+            ):
+                self.flush()
         if self.auto_optimize and self.needs_index():
             self.start_build()
 
@@ -153,8 +164,8 @@ class Collection:
     def copy_flushed(self, dst: Path) -> None:
         """Copy the live shard folder (flushed, writes paused during the copy) to `dst`."""
         with self._lock:
-            shard = self._live()
-            shard.flush()
+            self._live()
+            self.flush()
             sparse_copy(self.shard_dir, dst)
 
     # -- status ----------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from qdrant_edge import ConditionType, MatchType, PayloadSchemaParams, WithPayloadType
 
 __all__ = [
+    "edge_values",
     "client_payload_schema",
     "client_point_id",
     "edge_field_index_schema",
@@ -46,6 +48,20 @@ _ID_HINT = (
 _FILTER_HINT = "Build filters from qdrant_client.models (Filter, FieldCondition, ...)"
 
 E = TypeVar("E", bound=Enum)
+_INT64 = range(-(2**63), 2**63)
+
+
+@contextmanager
+def edge_values(where: str) -> Iterator[None]:
+    """Turn qdrant_edge's refusal of an integer it cannot hold (negative where Qdrant's
+    field is unsigned, or beyond 64 bits) into bad input, before anything is changed."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise InvalidInput(
+            f"{where}: an integer is out of range ({exc})",
+            hint="Counts, sizes and limits are unsigned 64-bit integers (0 to 2^64-1)",
+        ) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,7 +84,8 @@ def edge_filter(f: models.Filter | dict[str, Any] | None) -> qe.Filter | None:
             f"Expected a Filter, got {type(f).__name__}",
             hint=_FILTER_HINT,
         )
-    return _filter(f, "filter")
+    with edge_values("filter"):
+        return _filter(f, "filter")
 
 
 def _validate(model: type[Any], data: dict[str, Any], where: str) -> Any:
@@ -222,6 +239,8 @@ def _match(m: Any, where: str) -> MatchType:
         if isinstance(value, bool):
             # A plain bool becomes the integer 0/1 inside the binding; numpy.bool_ does not.
             return qe.MatchValue(np.bool_(value))  # type: ignore[arg-type]
+        if isinstance(value, int):
+            _check_int64(value, where)
         return qe.MatchValue(value)
     if isinstance(m, models.MatchText):
         return qe.MatchText(m.text)
@@ -250,11 +269,21 @@ def _match_values(values: Sequence[Any], where: str, name: str) -> list[str] | l
     if all(isinstance(v, str) for v in items):
         return [str(v) for v in items]
     if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        for v in items:
+            _check_int64(v, where)
         return [int(v) for v in items]
     raise InvalidInput(
         f"{where}: match {name} mixes value types",
         hint="Use a list of only strings or only integers",
     )
+
+
+def _check_int64(value: int, where: str) -> None:
+    if value not in _INT64:
+        raise InvalidInput(
+            f"{where}: match value {value} is out of range",
+            hint="Integer payload values are signed 64-bit (-2^63 to 2^63-1)",
+        )
 
 
 def _geo_point(p: models.GeoPoint) -> qe.GeoPoint:
@@ -426,7 +455,7 @@ def edge_payload_schema(
             kwargs[name] = _to_edge_value(name, value)
     try:
         params = edge_cls(**kwargs)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(
             f"The embedded engine rejected {type(field_schema).__name__}: {exc}",
             hint="Drop the options the message names",

@@ -39,13 +39,14 @@ from qdrant_client.http import models as rest
 from crewchief.engine import snapshots
 from crewchief.engine.catalog import AliasChange, AliasOp, Catalog, now_iso
 from crewchief.engine.collection import Collection
-from crewchief.engine.config import build_config
+from crewchief.engine.config import build_config, edge_config
 from crewchief.engine.convert_filter import (
     client_payload_schema,
     client_point_id,
     edge_field_index_schema,
     edge_filter,
     edge_point_id,
+    edge_values,
     edge_with_payload,
 )
 from crewchief.engine.lock import DataDirLock
@@ -208,6 +209,8 @@ class Engine:
             quantization_config,
             metadata,
         )
+        with edge_values("create_collection"):
+            edge_config(config)  # what the shard will refuse, refused before anything exists
         with self._ddl:
             if collection_name in self.catalog.collections:
                 self.catalog.add_collection(collection_name, {})  # raises AlreadyExists
@@ -397,13 +400,14 @@ class Engine:
             )
         _check_limit(limit)
         col = self._get(collection_name)
-        request = edge.ScrollRequest(
-            offset=edge_point_id(offset) if offset is not None else None,
-            limit=limit,
-            filter=edge_filter(scroll_filter),
-            with_payload=edge_with_payload(with_payload),
-            with_vector=_with_vectors(with_vectors),
-        )
+        with edge_values("scroll"):
+            request = edge.ScrollRequest(
+                offset=edge_point_id(offset) if offset is not None else None,
+                limit=limit,
+                filter=edge_filter(scroll_filter),
+                with_payload=edge_with_payload(with_payload),
+                with_vector=_with_vectors(with_vectors),
+            )
         records, next_offset = col.read(lambda s: s.scroll(request))
         nxt = client_point_id(next_offset) if next_offset is not None else None
         return [client_record(r) for r in records], nxt
@@ -447,20 +451,21 @@ class Engine:
         _check_limit(limit)
         col = self._get(collection_name)
         params = None
-        if search_params is not None:
-            params = edge.SearchParams(
-                hnsw_ef=search_params.hnsw_ef, exact=bool(search_params.exact)
+        with edge_values("query"):
+            if search_params is not None:
+                params = edge.SearchParams(
+                    hnsw_ef=search_params.hnsw_ef, exact=bool(search_params.exact)
+                )
+            request = edge.QueryRequest(
+                limit=limit,
+                offset=offset,
+                query=query_vector(col.sizes, query, using),
+                with_vector=_with_vectors(with_vectors),
+                with_payload=edge_with_payload(with_payload),
+                filter=edge_filter(query_filter),
+                score_threshold=score_threshold,
+                params=params,
             )
-        request = edge.QueryRequest(
-            limit=limit,
-            offset=offset,
-            query=query_vector(col.sizes, query, using),
-            with_vector=_with_vectors(with_vectors),
-            with_payload=edge_with_payload(with_payload),
-            filter=edge_filter(query_filter),
-            score_threshold=score_threshold,
-            params=params,
-        )
         found = col.read(lambda s: s.query(request))
         return rest.QueryResponse(points=[client_scored(p) for p in found])
 
