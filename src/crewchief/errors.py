@@ -97,7 +97,8 @@ class DataDirLocked(CrewchiefError):
 
 
 class StorageError(CrewchiefError):
-    """The backup repository's storage (a directory or an S3 bucket) failed."""
+    """The backup repository's storage (a directory or an S3 bucket), or the local space
+    a backup is staged in, failed."""
 
     http_status = 502
     exit_code = 74  # EX_IOERR

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from crewchief.errors import EngineFailure
+from crewchief.errors import EngineFailure, StorageError
+
+STAGING_PREFIX = "crewchief-staging-"
+STAGING_LOCK = ".in-use"
+STAGING_GRACE_SECONDS = 600  # a folder not yet locked is being set up, or was left long ago
 
 
 def fsync_dir(path: Path) -> None:
@@ -85,3 +93,56 @@ def disk_usage(path: Path) -> int:
             with contextlib.suppress(FileNotFoundError):
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
     return total
+
+
+@contextlib.contextmanager
+def staging_dir(kind: str) -> Iterator[Path]:
+    """A private folder in the temp directory for one backup, restore or verify.
+
+    The folder holds a file locked (flock) for as long as it is in use; the kernel drops
+    the lock when its process dies, so a folder with a free lock was left by a killed run,
+    and the next run removes it.  Running out of space in it is a `StorageError`.
+    """
+    base = Path(tempfile.gettempdir())
+    remove_abandoned_staging(base)
+    path = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{kind}-", dir=base))
+    fd = os.open(path / STAGING_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise StorageError(
+            f"No space left while staging {kind} files in {base}: {exc.strerror}",
+            hint="Free space there, or point TMPDIR at a file system with room for "
+            "a copy of the collections",
+        ) from exc
+    finally:
+        remove_tree(path)
+        os.close(fd)
+
+
+def remove_abandoned_staging(base: Path) -> list[Path]:
+    """Remove staging folders whose owner died; returns them."""
+    removed = []
+    for path in base.glob(f"{STAGING_PREFIX}*"):
+        try:
+            fd = os.open(path / STAGING_LOCK, os.O_RDWR)
+        except FileNotFoundError:  # killed before it locked, or still setting up
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - path.stat().st_mtime > STAGING_GRACE_SECONDS:
+                    remove_tree(path)
+                    removed.append(path)
+            continue
+        except OSError:
+            continue  # not ours to judge (another user's, or not a folder)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            remove_tree(path)
+            removed.append(path)
+        except BlockingIOError:
+            pass  # in use
+        finally:
+            os.close(fd)
+    return removed

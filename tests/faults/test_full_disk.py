@@ -228,12 +228,6 @@ def test_backup_with_a_full_temp_directory_leaves_nothing(
         assert src.client.count("c").count == 3000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG crewchief/backup/backups.py create_backup -> _native -> "
-    "EmbeddedTarget.download_snapshot (shutil.copyfile into TMPDIR): ENOSPC surfaces as a bare "
-    "OSError, not a CrewchiefError (the CLI prints a traceback)",
-)
 def test_backup_with_a_full_temp_directory_fails_with_a_typed_error(
     tmp_path: Path, temp_disk: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

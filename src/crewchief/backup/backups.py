@@ -12,7 +12,6 @@ exact results, which a full verify replays after restoring.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from qdrant_client import models
 from crewchief.backup.portable import export_collection, import_collection
 from crewchief.backup.repository import FileEntry, Repository, UploadStats, new_backup_id
 from crewchief.errors import CollectionNotFound, InvalidInput
-from crewchief.fsutil import sha256_file
+from crewchief.fsutil import sha256_file, staging_dir
 from crewchief.target import Target
 
 Say = Callable[[str], None]
@@ -83,9 +82,9 @@ def create_backup(
     aliases = target.aliases()
     entries: dict[str, Any] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="crewchief-backup-") as tmp:
+        with staging_dir("backup") as tmp:
             for name in chosen:
-                work = Path(tmp) / name
+                work = tmp / name
                 work.mkdir()
                 info = target.client.get_collection(name)
                 say(f"backing up `{name}` ({info.points_count} points)")
@@ -157,11 +156,11 @@ def restore_backup(
     if as_name and len(chosen) != 1:
         raise InvalidInput("--as needs exactly one collection", hint="Add --collection NAME")
     restored: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="crewchief-restore-") as tmp:
+    with staging_dir("restore") as tmp:
         for name in chosen:
             entry = entries[name]
             new = restore_name(name, backup_id, dest.collection_names(), as_name)
-            work = Path(tmp) / name
+            work = tmp / name
             if _use_native(entry, dest, fmt):
                 file = FileEntry.from_json(entry["native"]["file"])
                 repo.restore_file(file, work / file.path)
@@ -211,8 +210,8 @@ def verify_backup(
             problems.append(f"object {digest[:12]}: {exc}")
     say(f"checked {len(digests)} objects: {len(problems)} problems")
     if full and not problems:
-        with tempfile.TemporaryDirectory(prefix="crewchief-verify-") as tmp:
-            scratch = EmbeddedTarget(Path(tmp) / "engine")
+        with staging_dir("verify") as tmp:
+            scratch = EmbeddedTarget(tmp / "engine")
             try:
                 restored = restore_backup(repo, backup_id, scratch)
                 for name, new in restored.items():
