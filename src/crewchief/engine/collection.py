@@ -18,6 +18,12 @@ Like Qdrant, a shard is flushed at most `flush_interval_sec` (default 5 s) after
 the write that finds the interval elapsed flushes, which lets Edge truncate its WAL.
 Without it the WAL (and the memory mapping it) grows with every write ever made.
 
+Like Qdrant's vacuum optimizer, a build also starts when enough stored point versions
+are dead (overwritten or deleted: more than `deleted_threshold` of them and at least
+`vacuum_min_vector_number`); Edge's `optimize()` drops them.  Edge does not report dead
+versions, so they are counted here: every upserted point adds a stored version, so
+dead = points at the last build + points upserted since - points now.
+
 Status, as Qdrant defines it:
     green   nothing to do
     yellow  an index build is running
@@ -79,6 +85,9 @@ class Collection:
         self._unindexed_floor = 0
         self.auto_optimize = True  # start a build when a write leaves too much unindexed
         self._flushed_at = time.monotonic()
+        # stored point versions: `_base_points` at the last build (or open) + `_upserted` since
+        self._base_points = 0
+        self._upserted = 0
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -103,6 +112,7 @@ class Collection:
                     remove_tree(stray)  # an interrupted build or swap
             col._shard = edge.EdgeShard.load(str(root / gen))
             col._generation = gen
+            col._base_points = col._shard.info().points_count
         except Exception as exc:  # the engine reports any load failure as red status
             col.load_error = f"load failed: {exc}"
         return col
@@ -136,13 +146,15 @@ class Collection:
         with self._lock:
             return fn(self._live())
 
-    def update(self, op: edge.UpdateOperation) -> None:
+    def update(self, op: edge.UpdateOperation, upserted: int = 0) -> None:
+        """Apply `op`; `upserted` = the number of points it writes (for the vacuum count)."""
         with self._lock:
             shard = self._live()
             try:
                 shard.update(op)
             except Exception as exc:
                 raise EngineFailure(f"Update failed: {exc}") from exc
+            self._upserted += upserted
             if self._oplog is not None:
                 self._oplog.append(op)
             if (
@@ -150,7 +162,7 @@ class Collection:
                 >= self.config.optimizer_config.flush_interval_sec
             ):
                 self.flush()
-        if self.auto_optimize and self.needs_index():
+        if self.auto_optimize and (self.needs_index() or self.needs_vacuum()):
             self.start_build()
 
     def _live(self) -> edge.EdgeShard:
@@ -194,6 +206,22 @@ class Collection:
         dim = sum(self.sizes.values()) / len(self.sizes)
         return unindexed > self._unindexed_floor and unindexed * dim * 4 / 1024 >= threshold_kb
 
+    def dead_versions(self) -> int:
+        """Stored point versions that are overwritten or deleted (counted since the last
+        build or open: older ones are not known)."""
+        points = self.read(lambda s: s.info().points_count)
+        return max(0, self._base_points + self._upserted - points)
+
+    def needs_vacuum(self) -> bool:
+        """More dead versions than Qdrant's vacuum optimizer allows."""
+        if self._shard is None or self.building:
+            return False
+        o = self.config.optimizer_config
+        dead = self.dead_versions()
+        stored = self._base_points + self._upserted
+        fraction = o.deleted_threshold if o.deleted_threshold is not None else 0.2
+        return dead >= max(1, o.vacuum_min_vector_number or 0) and dead > fraction * stored
+
     @property
     def building(self) -> bool:
         return self._builder is not None
@@ -222,6 +250,8 @@ class Collection:
             target = self.root / f"gen-{number:06d}"
             remove_tree(target)
             self.copy_flushed(target)
+            self._base_points = self._live().info().points_count
+            self._upserted = 0
             self._oplog = []
             self.last_build = BuildRecord(started=time.time())
             self._builder = threading.Thread(
@@ -258,7 +288,11 @@ class Collection:
             with self._lock:
                 self._builder = self._proc = None
         # writes made during the build may have left enough unindexed for another one
-        if record.error is None and self.auto_optimize and self.needs_index():
+        if (
+            record.error is None
+            and self.auto_optimize
+            and (self.needs_index() or self.needs_vacuum())
+        ):
             self.start_build()
 
     def _swap_in(self, target: Path) -> None:

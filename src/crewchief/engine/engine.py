@@ -285,8 +285,10 @@ class Engine:
 
     # -- points ----------------------------------------------------------------------------------
 
-    def _write(self, collection_name: str, op: edge.UpdateOperation) -> models.UpdateResult:
-        self._get(collection_name).update(op)
+    def _write(
+        self, collection_name: str, op: edge.UpdateOperation, upserted: int = 0
+    ) -> models.UpdateResult:
+        self._get(collection_name).update(op, upserted)
         return _completed(self._next_op())
 
     def upsert(
@@ -305,7 +307,7 @@ class Engine:
         condition = edge_filter(update_filter)
         mode = _UPDATE_MODES[models.UpdateMode(update_mode)] if update_mode else None
         op = edge.UpdateOperation.upsert_points(converted, condition=condition, update_mode=mode)
-        return self._write(collection_name, op)
+        return self._write(collection_name, op, upserted=len(converted))
 
     def upload_points(
         self,
