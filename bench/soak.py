@@ -348,6 +348,16 @@ def memory_report(samples: list[Sample], warmup: float) -> dict[str, Any]:
         report[f"{label}after_warmup_mib"] = round(warm / 1024, 1)
         report[f"{label}end_mib"] = round(last / 1024, 1)
         report[f"{label}growth_after_warmup"] = round((last - warm) / warm, 4) if warm else None
+    step = max(10.0, end / 10)  # MiB medians over ~10 windows: a plateau or a slope
+    report["timeline"] = [
+        {"t": round(t)}
+        | {
+            name: round(v / 1024, 1)
+            for name in ("VmRSS", "RssAnon", "RssFile", "DataDir")
+            if (v := _window(samples, name, t - step, t)) is not None
+        }
+        for t in [step * i for i in range(1, int(end / step) + 1)]
+    ]
     return report
 
 
@@ -458,6 +468,13 @@ def markdown(report: dict[str, Any]) -> str:
                 f"- data directory on disk: {mem['data_dir_after_warmup_mib']} -> "
                 f"{mem['data_dir_end_mib']} MiB"
             )
+        timeline = mem.get("timeline", [])
+        lines += ["", "| s | " + " | ".join(str(w["t"]) for w in timeline) + " |"]
+        lines.append("|---|" + "---:|" * len(timeline))
+        for name, title in (("VmRSS", "RSS MiB"), ("RssAnon", "heap"), ("RssFile", "mapped"),
+                            ("DataDir", "data dir")):  # fmt: skip
+            cells = " | ".join(str(w.get(name, "")) for w in timeline)
+            lines.append(f"| {title} | {cells} |")
     lines.append(f"\nResult: {'PASS' if report['passed'] else 'FAIL'}")
     return "\n".join(lines)
 

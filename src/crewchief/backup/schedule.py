@@ -42,6 +42,7 @@ from crewchief.backup.forget import forget
 from crewchief.backup.policy import Policy
 from crewchief.backup.repository import Repository
 from crewchief.errors import InvalidInput
+from crewchief.malloc import limit_malloc_arenas
 from crewchief.target import open_target
 
 log = logging.getLogger("crewchief.schedule")
@@ -121,6 +122,7 @@ class Scheduler:
         return outcomes
 
     def run_forever(self, stop: threading.Event) -> None:
+        limit_malloc_arenas()
         while not stop.is_set():
             due = self.next_due()
             if due is None:

@@ -24,6 +24,7 @@ from typing import Any
 import uvicorn
 
 from crewchief.errors import InvalidInput
+from crewchief.malloc import limit_malloc_arenas
 from crewchief.server.app import create_app
 from crewchief.server.uploads import DEFAULT_MAX_UPLOAD_BYTES
 
@@ -139,6 +140,7 @@ def run_server(
     """
     from crewchief import Engine
 
+    limit_malloc_arenas()  # before the server starts its threads
     if max_upload_bytes is None:
         max_upload_bytes = upload_limit_from_env()
     out = out or sys.stdout
