@@ -67,8 +67,14 @@ def create_backup(
     collections: list[str] | None = None,
     native: bool = True,
     say: Say = lambda line: None,
+    portable: bool = True,
 ) -> dict[str, Any]:
     """Back up `collections` (None: all) and write the manifest last.  Returns it."""
+    if not native and not portable:
+        raise InvalidInput(
+            "A backup needs the native snapshot, the portable export or both",
+            hint="Drop --no-native or --no-portable",
+        )
     names = target.collection_names()
     chosen = collections or names
     for c in chosen:
@@ -95,8 +101,11 @@ def create_backup(
                     "probes": _probes(target.client, name, info.config.params.vectors),
                     "native": _native(target, name, repo, work, stats) if native else None,
                 }
-                export_collection(target.client, name, work / "portable")
-                entry["portable"] = [e.to_json() for e in repo.store_tree(work / "portable", stats)]
+                entry["portable"] = None
+                if portable:
+                    export_collection(target.client, name, work / "portable")
+                    stored = repo.store_tree(work / "portable", stats)
+                    entry["portable"] = [e.to_json() for e in stored]
                 entries[name] = entry
         manifest = {
             "id": backup_id,
@@ -133,7 +142,16 @@ def _use_native(entry: dict[str, Any], dest: Target, fmt: str) -> bool:
             f"restored onto a {dest.native_kind} target",
             hint="Use --format portable (or auto)",
         )
-    return usable and fmt != "portable"
+    if usable and fmt != "portable":
+        return True
+    if entry.get("portable") is None:
+        raise InvalidInput(
+            "This backup has no portable export (it was taken with --no-portable)",
+            hint=f"Restore it onto a {native['kind']} target with --format auto or native"
+            if native
+            else "Take a backup without --no-portable",
+        )
+    return False
 
 
 def restore_backup(
@@ -155,13 +173,14 @@ def restore_backup(
             raise CollectionNotFound(c)
     if as_name and len(chosen) != 1:
         raise InvalidInput("--as needs exactly one collection", hint="Add --collection NAME")
+    use_native = {name: _use_native(entries[name], dest, fmt) for name in chosen}  # all or none
     restored: dict[str, str] = {}
     with staging_dir("restore") as tmp:
         for name in chosen:
             entry = entries[name]
             new = restore_name(name, backup_id, dest.collection_names(), as_name)
             work = tmp / name
-            if _use_native(entry, dest, fmt):
+            if use_native[name]:
                 file = FileEntry.from_json(entry["native"]["file"])
                 repo.restore_file(file, work / file.path)
                 say(f"restoring `{name}` as `{new}` from its native snapshot")
@@ -187,7 +206,10 @@ def restore_backup(
 def referenced_digests(manifest: dict[str, Any]) -> set[str]:
     out: set[str] = set()
     for entry in manifest["collections"].values():
-        files = [*entry["portable"], *([entry["native"]["file"]] if entry.get("native") else [])]
+        files = [
+            *(entry["portable"] or []),
+            *([entry["native"]["file"]] if entry.get("native") else []),
+        ]
         for f in files:
             out.update(h for h, _ in f["chunks"])
     return out

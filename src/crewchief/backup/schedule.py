@@ -60,6 +60,8 @@ class Job:
     forget: str | None = None
     verify: str | None = None
     verify_full: bool = False
+    native: bool = True  # what each backup holds (crewchief backup create --no-native ...)
+    portable: bool = True
     keep: Policy = field(default_factory=Policy)
 
     def cron(self, action: str) -> str | None:
@@ -86,6 +88,8 @@ def load_config(path: Path) -> list[Job]:
             expr = job.cron(action)
             if expr is not None and not croniter.is_valid(expr):
                 raise InvalidInput(f"{where}: bad cron expression {action} = {expr!r}")
+        if not job.native and not job.portable:
+            raise InvalidInput(f"{where}: `native` and `portable` are both false")
         if job.forget and job.keep.empty:
             raise InvalidInput(f"{where}: `forget` needs a [jobs.keep] policy")
         jobs.append(job)
@@ -143,7 +147,9 @@ def run_action(job: Job, action: str) -> dict[str, Any]:
         if action == "create":
             api_key = os.environ.get(job.api_key_env) if job.api_key_env else None
             with open_target(job.target, api_key) as target:
-                manifest = create_backup(target, repo, job.collections or None)
+                manifest = create_backup(
+                    target, repo, job.collections or None, job.native, portable=job.portable
+                )
             outcome["backup"] = manifest["id"]
         elif action == "forget":
             result = forget(repo, job.keep)
