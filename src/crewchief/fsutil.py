@@ -21,6 +21,7 @@ from crewchief.errors import EngineFailure, StorageError
 STAGING_PREFIX = "crewchief-staging-"
 STAGING_LOCK = ".in-use"
 STAGING_GRACE_SECONDS = 600  # a folder not yet locked is being set up, or was left long ago
+DISCARD_PREFIX = "crewchief-discard-"  # a staging folder being deleted: no questions asked
 
 
 def fsync_dir(path: Path) -> None:
@@ -119,27 +120,40 @@ def staging_dir(kind: str) -> Iterator[Path]:
             "a copy of the collections",
         ) from exc
     finally:
-        remove_tree(path)
+        _discard(path)
         os.close(fd)
+
+
+def _discard(path: Path) -> None:
+    """Rename, then delete: a kill during the delete (which may already have taken the
+    lock file) leaves a folder that the next run removes without asking."""
+    trash = path.with_name(DISCARD_PREFIX + path.name.removeprefix(STAGING_PREFIX))
+    try:
+        os.rename(path, trash)
+    except FileNotFoundError:
+        return
+    remove_tree(trash)
 
 
 def remove_abandoned_staging(base: Path) -> list[Path]:
     """Remove staging folders whose owner died; returns them."""
-    removed = []
+    removed = list(base.glob(f"{DISCARD_PREFIX}*"))
+    for path in removed:
+        remove_tree(path)
     for path in base.glob(f"{STAGING_PREFIX}*"):
         try:
             fd = os.open(path / STAGING_LOCK, os.O_RDWR)
         except FileNotFoundError:  # killed before it locked, or still setting up
             with contextlib.suppress(FileNotFoundError):
                 if time.time() - path.stat().st_mtime > STAGING_GRACE_SECONDS:
-                    remove_tree(path)
+                    _discard(path)
                     removed.append(path)
             continue
         except OSError:
             continue  # not ours to judge (another user's, or not a folder)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            remove_tree(path)
+            _discard(path)
             removed.append(path)
         except BlockingIOError:
             pass  # in use

@@ -17,7 +17,13 @@ from qdrant_client import models
 from crewchief import Engine
 from crewchief.backup.backups import create_backup
 from crewchief.backup.repository import Repository
-from crewchief.fsutil import STAGING_LOCK, STAGING_PREFIX, disk_usage, staging_dir
+from crewchief.fsutil import (
+    DISCARD_PREFIX,
+    STAGING_LOCK,
+    STAGING_PREFIX,
+    disk_usage,
+    staging_dir,
+)
 from crewchief.target import EmbeddedTarget
 from tests.faults.harness import run_and_kill
 from tests.faults.scenarios import create
@@ -113,8 +119,11 @@ def test_staging_in_use_is_kept_and_abandoned_staging_is_removed(
     abandoned.mkdir()
     (abandoned / STAGING_LOCK).touch()  # a lock file nobody holds: its owner died
     (abandoned / "part.parquet").write_bytes(b"x" * 1000)
+    half_deleted = tmp_path / f"{DISCARD_PREFIX}restore-killed"  # killed while deleting
+    half_deleted.mkdir()
+    (half_deleted / "part.parquet").write_bytes(b"x" * 1000)
     with staging_dir("backup") as first:
-        assert not abandoned.exists()
+        assert not abandoned.exists() and not half_deleted.exists()
         (first / "file").write_text("in use")
         with staging_dir("restore") as second:  # its clean-up must not touch `first`
             assert (first / "file").read_text() == "in use"
