@@ -242,3 +242,22 @@ def test_out_of_range_integers_in_requests_are_bad_input(engine: Engine) -> None
         assert exc.value.hint
     assert engine.count("m").count == 5
     assert engine.get_collection("m").payload_schema == {}
+
+
+def test_invalid_payload_keys_are_bad_input(engine: Engine) -> None:
+    fill(engine, "m", n=5, dim=4)
+    keyword = models.PayloadSchemaType.KEYWORD
+    requests = [
+        lambda: engine.scroll("m", with_payload=[""]),
+        lambda: engine.query_points("m", [1, 2, 3, 4], with_payload=models.PayloadSelectorExclude(
+            exclude=["a..b"])),
+        lambda: engine.count("m", models.Filter(must=[models.FieldCondition(
+            key="a[", match=models.MatchValue(value=1))])),
+        lambda: engine.create_payload_index("m", "", keyword),
+        lambda: engine.delete_payload_index("m", "a..b"),
+    ]  # fmt: skip
+    for request in requests:
+        with pytest.raises(InvalidInput, match="invalid JSON path") as exc:
+            request()
+        assert exc.value.hint
+    assert engine.get_collection("m").payload_schema == {}

@@ -459,3 +459,22 @@ def test_out_of_range_integers_are_a_400(
     path = f"/collections/{NEW if method == 'PUT' and not suffix else C}{suffix}"
     r = send_and_check(http, fuzz_server, method, path, content=json.dumps(body).encode())
     assert r.status_code == 400, f"{r.status_code} {r.text}"
+
+
+BAD_KEYS = [  # found by the long fuzz run: `with_payload: [""]` answered 500
+    ("POST", "/points/scroll", {"with_payload": [""]}),
+    ("POST", "/points/query", {"query": [1, 2, 3, 4], "with_payload": {"exclude": ["a..b"]}}),
+    ("POST", "/points", {"ids": [1], "with_payload": ["a["]}),
+    ("POST", "/points/count", {"filter": {"must": [{"key": "", "match": {"value": 1}}]}}),
+    ("PUT", "/index", {"field_name": "a..b", "field_schema": "keyword"}),
+]
+
+
+@pytest.mark.parametrize(("method", "suffix", "body"), BAD_KEYS)
+def test_invalid_payload_keys_are_a_400(
+    http: httpx.Client, fuzz_server: ServerProcess, method: str, suffix: str, body: Json
+) -> None:
+    path = f"/collections/{C}{suffix}"
+    r = send_and_check(http, fuzz_server, method, path, content=json.dumps(body).encode())
+    assert r.status_code == 400, f"{r.status_code} {r.text}"
+    assert "invalid JSON path" in r.json()["status"]["error"]

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from qdrant_edge import ConditionType, MatchType, PayloadSchemaParams, WithPayloadType
 
 __all__ = [
+    "check_payload_key",
     "edge_values",
     "client_payload_schema",
     "client_point_id",
@@ -46,6 +47,7 @@ _ID_HINT = (
     "Point ids are unsigned integers or UUIDs, e.g. 42 or '5c56c793-69f3-4fbf-87e6-c4bf54c28c26'"
 )
 _FILTER_HINT = "Build filters from qdrant_client.models (Filter, FieldCondition, ...)"
+_KEY_HINT = "Payload keys are paths like 'city', 'meta.level' or 'tags[]'"
 
 E = TypeVar("E", bound=Enum)
 _INT64 = range(-(2**63), 2**63)
@@ -53,8 +55,9 @@ _INT64 = range(-(2**63), 2**63)
 
 @contextmanager
 def edge_values(where: str) -> Iterator[None]:
-    """Turn qdrant_edge's refusal of an integer it cannot hold (negative where Qdrant's
-    field is unsigned, or beyond 64 bits) into bad input, before anything is changed."""
+    """Turn qdrant_edge's refusal of a value into bad input, before anything is changed: an
+    integer it cannot hold (negative where Qdrant's field is unsigned, or beyond 64 bits),
+    or a payload key that is not a valid path."""
     try:
         yield
     except OverflowError as exc:
@@ -62,6 +65,9 @@ def edge_values(where: str) -> Iterator[None]:
             f"{where}: an integer is out of range ({exc})",
             hint="Counts, sizes and limits are unsigned 64-bit integers (0 to 2^64-1)",
         ) from exc
+    except ValueError as exc:
+        hint = _KEY_HINT if "JSON path" in str(exc) else "Check the values against Qdrant's API"
+        raise InvalidInput(f"{where}: {exc}", hint=hint) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,11 +388,17 @@ def edge_with_payload(
 
 def _payload_keys(keys: Sequence[Any]) -> list[str]:
     if not all(isinstance(k, str) for k in keys):
-        raise InvalidInput(
-            "with_payload keys must be strings",
-            hint="e.g. with_payload=['city', 'meta.level']",
-        )
+        raise InvalidInput("with_payload keys must be strings", hint=_KEY_HINT)
+    with edge_values("with_payload"):
+        qe.PayloadSelector.Include(list(keys))  # the edge's own check of each key path
     return list(keys)
+
+
+def check_payload_key(key: str, where: str) -> str:
+    """`key` if it is a valid payload path, else InvalidInput."""
+    with edge_values(where):
+        qe.PayloadSelector.Include([key])
+    return key
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from crewchief.engine.catalog import AliasChange, AliasOp, Catalog, now_iso
 from crewchief.engine.collection import Collection
 from crewchief.engine.config import build_config, edge_config
 from crewchief.engine.convert_filter import (
+    check_payload_key,
     client_payload_schema,
     client_point_id,
     edge_field_index_schema,
@@ -362,13 +363,15 @@ class Engine:
                 "create_payload_index needs a field_schema",
                 hint="e.g. field_schema=models.PayloadSchemaType.KEYWORD",
             )
-        op = edge.UpdateOperation.create_field_index(field_name, edge_field_index_schema(schema))
+        key = check_payload_key(field_name, "create_payload_index")
+        op = edge.UpdateOperation.create_field_index(key, edge_field_index_schema(schema))
         return self._write(collection_name, op)
 
     def delete_payload_index(
         self, collection_name: str, field_name: str, wait: bool = True, **kwargs: Any
     ) -> models.UpdateResult:
-        return self._write(collection_name, edge.UpdateOperation.delete_field_index(field_name))
+        key = check_payload_key(field_name, "delete_payload_index")
+        return self._write(collection_name, edge.UpdateOperation.delete_field_index(key))
 
     def retrieve(
         self,
