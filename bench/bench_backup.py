@@ -16,18 +16,14 @@ MB = 10^6 bytes; "shard data" = bytes the flushed shard folder occupies on disk.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import importlib.metadata as md
-import json
 import os
-import platform
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+import benchlib  # this folder, on sys.path when run as a script
 import numpy as np
 from qdrant_client import models
 
@@ -42,14 +38,8 @@ MB = 1e6
 
 
 def machine_info() -> dict:
-    cpu = Path("/proc/cpuinfo").read_text().split("model name", 1)[-1].split("\n")[0]
-    mem = Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0]
-    pkgs = ("numpy", "qdrant-edge-py", "qdrant-client", "crewchief", "pyarrow")
-    when = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    info = dict(date=when, cpu=cpu.strip(" :\t"), cores=os.cpu_count(), ram_gb=int(mem) >> 20)
     tar = subprocess.run(["tar", "--version"], capture_output=True, text=True).stdout
-    info |= dict(python=platform.python_version(), tar=tar.splitlines()[0])
-    return info | dict(versions={p: md.version(p) for p in pkgs}, load_at_start=os.getloadavg())
+    return benchlib.machine_info("pyarrow") | {"tar": tar.splitlines()[0]}
 
 
 def timed(fn, *args, **kwargs):
@@ -234,23 +224,14 @@ def report(res: dict) -> str:
 
 
 def main() -> None:
-    raw = argparse.RawDescriptionHelpFormatter
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
-    for opt, default in OPTIONS.items():
-        ap.add_argument(f"--{opt}", type=type(default), default=default)
-    ap.add_argument("--json", type=Path, default=None, help="write the raw numbers here")
-    args = ap.parse_args()
+    args = benchlib.options(__doc__, OPTIONS)
     res: dict = dict(points=args.points, dim=args.dim, machine=machine_info())
     tmp = Path(tempfile.mkdtemp(prefix="crewchief-bench-backup-"))
     try:
         res |= run(args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    res["machine"]["load_at_end"] = os.getloadavg()
-    print("\n" + report(res))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
-        print(f"\nraw numbers: {args.json}")
+    benchlib.finish(res, report, args.json)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,8 @@ while this process switches it between v1 and v2 `--switches` times with `execut
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import importlib.metadata as md
-import json
 import multiprocessing as mp
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -36,25 +31,11 @@ from crewchief.ops.deploy import execute, plan_deploy
 from crewchief.target import EmbeddedTarget, RemoteTarget, Target
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "server"))
+import benchlib  # noqa: E402  (this folder, on sys.path when run as a script)
 from serverproc import start_server  # noqa: E402  (the tests' real-server launcher)
 
 K = 10
 OPTIONS = dict(points=100_000, dim=384, batch=256, switches=50, processes=4, seed=0)
-
-
-def machine_info() -> dict:
-    cpu = Path("/proc/cpuinfo").read_text().split("model name", 1)[-1].split("\n")[0]
-    mem = Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0]
-    pkgs = ("numpy", "qdrant-edge-py", "qdrant-client", "crewchief", "uvicorn")
-    when = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    info = dict(date=when, cpu=cpu.strip(" :\t"), cores=os.cpu_count(), ram_gb=int(mem) >> 20)
-    info["python"] = platform.python_version()
-    return info | dict(versions={p: md.version(p) for p in pkgs}, load_at_start=os.getloadavg())
-
-
-def pct(seconds: list[float]) -> dict[str, float]:  # latency percentiles in ms
-    ms = np.array(seconds or [0.0]) * 1000
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
 
 
 def wait_green(target: Target, name: str, timeout: float = 3600) -> dict:
@@ -138,7 +119,7 @@ def switches(target: Target, count: int) -> dict:
         exec_s.append(time.perf_counter() - t1)
         plan_s.append(t1 - t0)
         time.sleep(0.05)
-    return {"switches": count, "execute": pct(exec_s), "plan": pct(plan_s)}
+    return {"switches": count, "execute": benchlib.pct(exec_s), "plan": benchlib.pct(plan_s)}
 
 
 def switches_under_load(target: Target, url: str, queries, args) -> dict:
@@ -162,7 +143,7 @@ def switches_under_load(target: Target, url: str, queries, args) -> dict:
     lat = [x for r in res for x in r["lat"]]
     errors = [e for r in res for e in r["errors"]]
     sw["history_entries_added"] = len(target.alias_history("movies")) - history_before
-    clients = {"processes": args.processes, "queries": len(lat), **pct(lat)}
+    clients = {"processes": args.processes, "queries": len(lat), **benchlib.pct(lat)}
     clients |= {"errors": len(errors), "error_samples": errors[:5]}
     return sw | {"wall_s": wall, "clients": clients}
 
@@ -224,16 +205,13 @@ def report(res: dict) -> str:
 
 
 def main() -> None:
-    raw = argparse.RawDescriptionHelpFormatter
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
-    for opt, default in OPTIONS.items():
-        ap.add_argument(f"--{opt}", type=type(default), default=default)
-    ap.add_argument("--json", type=Path, default=None, help="write the raw numbers here")
-    args = ap.parse_args()
+    args = benchlib.options(__doc__, OPTIONS)
 
     x = embedding_like(args.points + 200, args.dim, seed=args.seed)
     data, queries = x[: args.points], x[args.points :]
-    res: dict = dict(points=args.points, dim=args.dim, batch=args.batch, machine=machine_info())
+    res: dict = dict(
+        points=args.points, dim=args.dim, batch=args.batch, machine=benchlib.machine_info("uvicorn")
+    )
     tmp = Path(tempfile.mkdtemp(prefix="crewchief-bench-deploy-"))
     try:
         print("embedded target ...", flush=True)
@@ -251,11 +229,7 @@ def main() -> None:
             server.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    res["machine"]["load_at_end"] = os.getloadavg()
-    print("\n" + report(res))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
-        print(f"\nraw numbers: {args.json}")
+    benchlib.finish(res, report, args.json)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,8 @@ auto-indexed while probe processes query it and the first one back-to-back.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import importlib.metadata as md
-import json
 import multiprocessing as mp
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -33,27 +28,13 @@ from qdrant_client import QdrantClient, models
 from crewchief.datasets import embedding_like, exact_top_k
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "server"))
+import benchlib  # noqa: E402  (this folder, on sys.path when run as a script)
 from serverproc import start_server  # noqa: E402  (the tests' real-server launcher)
 
 K = 10
 TARGET_RATIO = 20.0
 OPTIONS = dict(points=100_000, dim=384, queries=500, processes=4, batch=256, seed=0)
 OPTIONS |= {"local-queries": 20, "mp-seconds": 20.0}
-
-
-def machine_info() -> dict:
-    cpu = Path("/proc/cpuinfo").read_text().split("model name", 1)[-1].split("\n")[0]
-    mem = Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0]
-    pkgs = ("numpy", "qdrant-edge-py", "qdrant-client", "crewchief", "uvicorn", "starlette")
-    when = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    info = dict(date=when, cpu=cpu.strip(" :\t"), cores=os.cpu_count(), ram_gb=int(mem) >> 20)
-    info["python"] = platform.python_version()
-    return info | dict(versions={p: md.version(p) for p in pkgs}, load_at_start=os.getloadavg())
-
-
-def pct(seconds: list[float]) -> dict[str, float]:  # latency percentiles in ms
-    ms = np.array(seconds or [0.0]) * 1000
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
 
 
 def search(client: QdrantClient, name: str, q: np.ndarray) -> list[int]:
@@ -74,8 +55,15 @@ def interleaved(pairs: list, queries: np.ndarray, truth: np.ndarray, rounds: int
                 found = search(client, name, q)
                 lat[i].append(time.perf_counter() - t0)
                 rec[i].append(len(set(found) & set(t.tolist())) / K)
-    return [{"queries": len(x), "qps": len(x) / sum(x), **pct(x), "recall_at_10": float(np.mean(r))}
-            for x, r in zip(lat, rec, strict=True)]  # fmt: skip
+    return [
+        {
+            "queries": len(x),
+            "qps": len(x) / sum(x),
+            **benchlib.pct(x),
+            "recall_at_10": float(np.mean(r)),
+        }
+        for x, r in zip(lat, rec, strict=True)
+    ]
 
 
 def worker(url: str, name: str, queries: np.ndarray, ready, stop, out) -> None:
@@ -117,7 +105,7 @@ def window(times: list, a: float, b: float) -> dict:
     gaps = [e1 - e0 for e0, e1 in zip(ends[:-1], ends[1:], strict=True) if e1 >= a and e0 <= b]
     lat = list(ends[inside] - t[inside, 0])
     n, gap = int(inside.sum()), max(gaps, default=b - a)
-    return {"seconds": b - a, "queries": n, **pct(lat), "max_gap_ms": 1000 * gap}
+    return {"seconds": b - a, "queries": n, **benchlib.pct(lat), "max_gap_ms": 1000 * gap}
 
 
 def multi_process(url: str, name: str, queries: np.ndarray, n: int, seconds: float) -> dict:
@@ -269,18 +257,13 @@ def report(res: dict) -> str:
 
 
 def main() -> None:
-    raw = argparse.RawDescriptionHelpFormatter
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
-    for opt, default in OPTIONS.items():
-        ap.add_argument(f"--{opt}", type=type(default), default=default)
-    ap.add_argument("--json", type=Path, default=None, help="write the raw numbers here")
-    args = ap.parse_args()
+    args = benchlib.options(__doc__, OPTIONS)
 
     n, nq = args.points, args.queries
     x = embedding_like(2 * n + nq, args.dim, seed=args.seed)
     data, stall_data, queries = x[:n], x[n : 2 * n], x[2 * n :]
     truth = exact_top_k(data, queries, K)
-    res: dict = dict(points=n, dim=args.dim, machine=machine_info())
+    res: dict = dict(points=n, dim=args.dim, machine=benchlib.machine_info("uvicorn", "starlette"))
     print("QdrantClient(':memory:') ingest ...", flush=True)
     warnings.filterwarnings("ignore", message="Local mode is not recommended")  # we know
     local = QdrantClient(":memory:")
@@ -288,11 +271,7 @@ def main() -> None:
     print("crewchief serve ...", flush=True)
     res["serve"] = serve_bench(data, queries, truth, stall_data, local, args)
     res["local"]["single"] = res["serve"].pop("local")
-    res["machine"]["load_at_end"] = os.getloadavg()
-    print("\n" + report(res))
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
-        print(f"\nraw numbers: {args.json}")
+    benchlib.finish(res, report, args.json)
 
 
 if __name__ == "__main__":
