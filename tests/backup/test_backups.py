@@ -94,36 +94,9 @@ def test_served_to_embedded(repo: Repository, tmp_path: Path) -> None:
         server.stop()
 
 
-def test_second_backup_stores_only_what_changed(tmp_path: Path, repo: Repository) -> None:
-    with EmbeddedTarget(tmp_path / "big") as source:
-        fill(
-            source.client,
-            "c",
-            n=3000,
-            dim=16,
-            optimizers_config=models.OptimizersConfigDiff(indexing_threshold=50),
-        )
-        source.optimize("c")  # the bulk of the data in an indexed, immutable segment
-        first = create_backup(source, repo, ["c"])
-        assert first["stats"]["bytes_new"] == first["stats"]["bytes_total"]
-        unchanged = create_backup(source, repo, ["c"])
-        assert unchanged["stats"]["bytes_new"] == 0  # deterministic snapshots and exports
-        source.client.upsert(
-            "c",
-            [
-                models.PointStruct(id=i * 100, vector=[0.5] * 16, payload={"changed": True})
-                for i in range(30)  # 1% of the points
-            ],
-        )
-        changed = create_backup(source, repo, ["c"])
-        s = changed["stats"]
-        assert 0 < s["bytes_new"] < 0.7 * s["bytes_total"], s
-        assert verify_backup(repo, changed["id"], full=True)["ok"]
-
-
-def test_native_only_backups_are_incremental_and_restore_onto_the_same_engine(
-    tmp_path: Path, repo: Repository
-) -> None:
+@pytest.fixture
+def indexed(tmp_path: Path) -> Iterator[Target]:
+    """3000 points in `c`, the bulk of them in an indexed, immutable segment."""
     with EmbeddedTarget(tmp_path / "big") as source:
         fill(
             source.client,
@@ -133,28 +106,56 @@ def test_native_only_backups_are_incremental_and_restore_onto_the_same_engine(
             optimizers_config=models.OptimizersConfigDiff(indexing_threshold=50),
         )
         source.optimize("c")
-        first = create_backup(source, repo, ["c"], portable=False)
-        assert first["collections"]["c"]["portable"] is None
-        source.client.upsert(
-            "c",
-            [models.PointStruct(id=i * 100, vector=[0.5] * 16) for i in range(30)],  # 1%
-        )
-        second = create_backup(source, repo, ["c"], portable=False)
-        s = second["stats"]
-        assert 0 < s["bytes_new"] < 0.5 * s["bytes_total"], s  # 100k points: 3.4% (bench)
-        assert verify_backup(repo, second["id"], full=True)["ok"]
-        with pytest.raises(InvalidInput, match="no portable export") as exc:
-            restore_backup(repo, second["id"], source, fmt="portable")
-        assert exc.value.hint
-        assert source.collection_names() == ["c"]
-        restored = restore_backup(repo, second["id"], source)
-        same = source.client.retrieve(restored["c"], [0, 100, 2999], with_vectors=True)
-        assert [r.vector for r in same] == [
-            r.vector for r in source.client.retrieve("c", [0, 100, 2999], with_vectors=True)
-        ]
-        with pytest.raises(InvalidInput, match="needs the native snapshot, the portable"):
-            create_backup(source, repo, ["c"], native=False, portable=False)
-        assert len(repo.backup_ids()) == 2
+        yield source
+
+
+def change_one_percent(target: Target) -> None:
+    """Re-upsert 30 of the 3000 points of `c` with new vectors and payloads."""
+    target.client.upsert(
+        "c",
+        [
+            models.PointStruct(id=i * 100, vector=[0.5] * 16, payload={"changed": True})
+            for i in range(30)
+        ],
+    )
+
+
+def test_second_backup_stores_only_what_changed(indexed: Target, repo: Repository) -> None:
+    source = indexed
+    first = create_backup(source, repo, ["c"])
+    assert first["stats"]["bytes_new"] == first["stats"]["bytes_total"]
+    unchanged = create_backup(source, repo, ["c"])
+    assert unchanged["stats"]["bytes_new"] == 0  # deterministic snapshots and exports
+    change_one_percent(source)
+    changed = create_backup(source, repo, ["c"])
+    s = changed["stats"]
+    assert 0 < s["bytes_new"] < 0.7 * s["bytes_total"], s
+    assert verify_backup(repo, changed["id"], full=True)["ok"]
+
+
+def test_native_only_backups_are_incremental_and_restore_onto_the_same_engine(
+    indexed: Target, repo: Repository
+) -> None:
+    source = indexed
+    first = create_backup(source, repo, ["c"], portable=False)
+    assert first["collections"]["c"]["portable"] is None
+    change_one_percent(source)
+    second = create_backup(source, repo, ["c"], portable=False)
+    s = second["stats"]
+    assert 0 < s["bytes_new"] < 0.5 * s["bytes_total"], s  # 100k points: 3.4% (bench)
+    assert verify_backup(repo, second["id"], full=True)["ok"]
+    with pytest.raises(InvalidInput, match="no portable export") as exc:
+        restore_backup(repo, second["id"], source, fmt="portable")
+    assert exc.value.hint
+    assert source.collection_names() == ["c"]
+    restored = restore_backup(repo, second["id"], source)
+    same = source.client.retrieve(restored["c"], [0, 100, 2999], with_vectors=True)
+    assert [r.vector for r in same] == [
+        r.vector for r in source.client.retrieve("c", [0, 100, 2999], with_vectors=True)
+    ]
+    with pytest.raises(InvalidInput, match="needs the native snapshot, the portable"):
+        create_backup(source, repo, ["c"], native=False, portable=False)
+    assert len(repo.backup_ids()) == 2
 
 
 def test_verify_quick_and_full_and_corruption(source: Target, repo: Repository) -> None:
