@@ -452,13 +452,21 @@ OUT_OF_RANGE = [
 ]
 
 
+def refused_with_400(
+    http: httpx.Client, server: ServerProcess, method: str, path: str, body: Json
+) -> str:
+    """Send `body`; it must be refused with a 400 (and change nothing).  Returns the error."""
+    r = send_and_check(http, server, method, path, content=json.dumps(body).encode())
+    assert r.status_code == 400, f"{r.status_code} {r.text}"
+    return str(r.json()["status"]["error"])
+
+
 @pytest.mark.parametrize(("method", "suffix", "body"), OUT_OF_RANGE)
 def test_out_of_range_integers_are_a_400(
     http: httpx.Client, fuzz_server: ServerProcess, method: str, suffix: str, body: Json
 ) -> None:
     path = f"/collections/{NEW if method == 'PUT' and not suffix else C}{suffix}"
-    r = send_and_check(http, fuzz_server, method, path, content=json.dumps(body).encode())
-    assert r.status_code == 400, f"{r.status_code} {r.text}"
+    refused_with_400(http, fuzz_server, method, path, body)
 
 
 BAD_KEYS = [  # found by the long fuzz run: `with_payload: [""]` answered 500
@@ -474,7 +482,5 @@ BAD_KEYS = [  # found by the long fuzz run: `with_payload: [""]` answered 500
 def test_invalid_payload_keys_are_a_400(
     http: httpx.Client, fuzz_server: ServerProcess, method: str, suffix: str, body: Json
 ) -> None:
-    path = f"/collections/{C}{suffix}"
-    r = send_and_check(http, fuzz_server, method, path, content=json.dumps(body).encode())
-    assert r.status_code == 400, f"{r.status_code} {r.text}"
-    assert "invalid JSON path" in r.json()["status"]["error"]
+    error = refused_with_400(http, fuzz_server, method, f"/collections/{C}{suffix}", body)
+    assert "invalid JSON path" in error
