@@ -162,7 +162,7 @@ class Collection:
                 >= self.config.optimizer_config.flush_interval_sec
             ):
                 self.flush()
-        if self.auto_optimize and (self.needs_index() or self.needs_vacuum()):
+        if self.auto_optimize and self.build_due():
             self.start_build()
 
     def _live(self) -> edge.EdgeShard:
@@ -192,33 +192,35 @@ class Collection:
             info.payload_schema,
         )
 
-    def unindexed(self) -> int:
-        points, indexed, _segments, _schema = self.counts()
-        return max(0, points * len(self.sizes) - indexed)
-
     def needs_index(self) -> bool:
         """Unindexed vectors above the indexing threshold (KB, as in Qdrant) and new since
-        the last build."""
-        threshold_kb = self.config.optimizer_config.indexing_threshold
-        if self._shard is None or self.building or not threshold_kb:
+        the last build: status grey when no build runs."""
+        if self._shard is None or self.building:
             return False
-        unindexed = self.unindexed()
+        points, indexed, _segments, _schema = self.counts()
+        return self._index_due(points, indexed)
+
+    def build_due(self) -> bool:
+        """An index build or a vacuum is due (one look at the shard for both)."""
+        if self._shard is None or self.building:
+            return False
+        points, indexed, _segments, _schema = self.counts()
+        return self._index_due(points, indexed) or self._vacuum_due(points)
+
+    def _index_due(self, points: int, indexed: int) -> bool:
+        threshold_kb = self.config.optimizer_config.indexing_threshold
+        if not threshold_kb:
+            return False
+        unindexed = max(0, points * len(self.sizes) - indexed)
         dim = sum(self.sizes.values()) / len(self.sizes)
         return unindexed > self._unindexed_floor and unindexed * dim * 4 / 1024 >= threshold_kb
 
-    def dead_versions(self) -> int:
-        """Stored point versions that are overwritten or deleted (counted since the last
-        build or open: older ones are not known)."""
-        points = self.read(lambda s: s.info().points_count)
-        return max(0, self._base_points + self._upserted - points)
-
-    def needs_vacuum(self) -> bool:
-        """More dead versions than Qdrant's vacuum optimizer allows."""
-        if self._shard is None or self.building:
-            return False
+    def _vacuum_due(self, points: int) -> bool:
+        """More dead point versions than Qdrant's vacuum optimizer allows.  Dead versions
+        are counted since the last build or open: older ones are not known."""
         o = self.config.optimizer_config
-        dead = self.dead_versions()
         stored = self._base_points + self._upserted
+        dead = max(0, stored - points)
         fraction = o.deleted_threshold if o.deleted_threshold is not None else 0.2
         return dead >= max(1, o.vacuum_min_vector_number or 0) and dead > fraction * stored
 
@@ -287,12 +289,8 @@ class Collection:
             record.finished = time.time()
             with self._lock:
                 self._builder = self._proc = None
-        # writes made during the build may have left enough unindexed for another one
-        if (
-            record.error is None
-            and self.auto_optimize
-            and (self.needs_index() or self.needs_vacuum())
-        ):
+        # writes made during the build may have left enough unindexed (or dead) for another one
+        if record.error is None and self.auto_optimize and self.build_due():
             self.start_build()
 
     def _swap_in(self, target: Path) -> None:
