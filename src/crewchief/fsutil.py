@@ -105,7 +105,7 @@ def staging_dir(kind: str) -> Iterator[Path]:
     and the next run removes it.  Running out of space in it is a `StorageError`.
     """
     base = Path(tempfile.gettempdir())
-    remove_abandoned_staging(base)
+    _remove_abandoned_staging(base)
     path = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{kind}-", dir=base))
     fd = os.open(path / STAGING_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
     try:
@@ -135,10 +135,9 @@ def _discard(path: Path) -> None:
     remove_tree(trash)
 
 
-def remove_abandoned_staging(base: Path) -> list[Path]:
-    """Remove staging folders whose owner died; returns them."""
-    removed = list(base.glob(f"{DISCARD_PREFIX}*"))
-    for path in removed:
+def _remove_abandoned_staging(base: Path) -> None:
+    """Remove staging folders whose owner died, and folders left half deleted."""
+    for path in base.glob(f"{DISCARD_PREFIX}*"):
         remove_tree(path)
     for path in base.glob(f"{STAGING_PREFIX}*"):
         try:
@@ -147,16 +146,13 @@ def remove_abandoned_staging(base: Path) -> list[Path]:
             with contextlib.suppress(FileNotFoundError):
                 if time.time() - path.stat().st_mtime > STAGING_GRACE_SECONDS:
                     _discard(path)
-                    removed.append(path)
             continue
         except OSError:
             continue  # not ours to judge (another user's, or not a folder)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _discard(path)
-            removed.append(path)
         except BlockingIOError:
             pass  # in use
         finally:
             os.close(fd)
-    return removed
