@@ -32,7 +32,8 @@ def backup_refs(repo: Repository) -> list[BackupRef]:
 
 def prune(repo: Repository) -> tuple[int, str | None]:
     """Delete objects no manifest references.  Skipped while a backup is in progress
-    (its objects are not referenced yet)."""
+    (its objects are not referenced yet); the locks of backups that died are removed."""
+    repo.remove_stale_locks()
     active = repo.active_locks()
     if active:
         return 0, f"a backup is in progress ({', '.join(active)}); prune skipped"

@@ -6,7 +6,8 @@ Keys in the storage (a local directory or S3, see storage.py):
     objects/<h[:2]>/<h>          one chunk each; h = SHA-256 of its bytes; written once
     backups/<id>.json            a backup's manifest, written after all its objects
     verify/<id>.json             the last verification of that backup
-    locks/<id>.json              a backup in progress (prune leaves its objects alone)
+    locks/<id>.json              a backup in progress (prune leaves its objects alone;
+                                 a dead process's lock is stale and removed by prune)
     schedule/<job>.json          the scheduler's last success, failure and verify per job
 
 Files are cut into content-defined chunks (chunker.py), so a second backup of a
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,6 +36,7 @@ from crewchief.errors import NotFound, SnapshotCorrupt
 
 FORMAT = "crewchief-repo-1"
 LOCK_STALE_SECONDS = 3600
+HOST = socket.gethostname()
 
 
 def object_key(digest: str) -> str:
@@ -217,14 +221,44 @@ class Repository:
 
     def lock(self, backup_id: str) -> str:
         key = f"locks/{backup_id}.json"
-        self.put_record(key, {"id": backup_id, "since": time.time()})
+        record = {"id": backup_id, "since": time.time(), "host": HOST, "pid": os.getpid()}
+        self.put_record(key, record)
         return key
 
     def active_locks(self) -> list[str]:
-        """Backups in progress (a lock older than an hour is a crashed backup's leftover)."""
-        fresh = []
+        """Backups in progress: a lock is stale once its process is gone (known only on
+        the host that wrote it) or once it is older than an hour (a crash elsewhere)."""
+        return [str(rec["id"]) for rec in self._locks() if not _stale(rec)]
+
+    def remove_stale_locks(self) -> list[str]:
+        """Delete the locks of backups that died; returns their ids."""
+        stale = [rec for rec in self._locks() if _stale(rec)]
+        for rec in stale:
+            self.storage.delete(rec["key"])
+        return [str(rec.get("id")) for rec in stale]
+
+    def _locks(self) -> list[dict[str, Any]]:
+        found = []
         for key in self.storage.list("locks/"):
             rec = self.record(key)
-            if rec and time.time() - float(rec.get("since", 0)) < LOCK_STALE_SECONDS:
-                fresh.append(str(rec.get("id")))
-        return fresh
+            if rec is not None:
+                found.append({**rec, "key": key})
+        return found
+
+
+def _stale(lock: dict[str, Any]) -> bool:
+    if time.time() - float(lock.get("since", 0)) >= LOCK_STALE_SECONDS:
+        return True
+    if lock.get("host") == HOST and isinstance(lock.get("pid"), int):
+        return not _process_exists(lock["pid"])
+    return False  # another machine's lock: only its age tells
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
