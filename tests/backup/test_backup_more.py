@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from crewchief.backup.backups import create_backup, restore_backup, verify_backu
 from crewchief.backup.policy import Policy
 from crewchief.backup.repository import Repository
 from crewchief.backup.schedule import Job, Scheduler, load_config
+from crewchief.backup.state import job_failing, read_backup_state
 from crewchief.errors import InvalidInput
 from crewchief.target import EmbeddedTarget
 from tests.helpers import fill
@@ -110,6 +112,50 @@ def test_scheduler_runs_due_actions_and_survives_failures(tmp_path: Path) -> Non
     assert broken_state and "No data directory" in broken_state["last_failure"]["error"]
 
 
+def test_the_state_file_holds_each_jobs_schedule_and_next_runs(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with EmbeddedTarget(data) as src:
+        fill(src.client, "c", n=20, dim=4)
+    repo_url = str(tmp_path / "repo")
+    repo = Repository.open(repo_url, create=True)
+    old = {"job": "nightly", "last_success": {"forget": "2026-11-23T03:30:00+00:00"}}
+    repo.put_record("schedule/nightly.json", old)  # written before states held a plan
+    assert job_failing(read_backup_state(repo).jobs["nightly"]) is None
+
+    job = Job("nightly", str(data), repo_url, create="0 3 * * *", verify="0 5 * * 0")
+    t0 = datetime(2026, 11, 24, 2, 50, tzinfo=UTC)  # a Tuesday
+    sched = Scheduler([job], now=t0)
+    stop = threading.Event()
+    stop.set()
+    sched.run_forever(stop)  # the loop records the plan as it starts
+    state = repo.record("schedule/nightly.json")
+    assert state == {
+        **old,
+        "schedule": {"create": "0 3 * * *", "verify": "0 5 * * 0"},
+        "next_run": {"create": "2026-11-24T03:00:00+00:00", "verify": "2026-11-29T05:00:00+00:00"},
+    }
+
+    (outcome,) = sched.tick(t0 + timedelta(minutes=10))  # 03:00: the create runs
+    assert outcome["ok"], outcome
+    state = repo.record("schedule/nightly.json")
+    assert state is not None
+    assert state["next_run"] == {
+        "create": "2026-11-25T03:00:00+00:00",
+        "verify": "2026-11-29T05:00:00+00:00",
+    }
+    assert state["last_success"] == {
+        "forget": old["last_success"]["forget"],
+        "create": outcome["time"],
+    }
+
+    job.verify = None  # the config changed: the next start records the new plan
+    Scheduler([job], now=t0 + timedelta(hours=1)).publish()
+    read = read_backup_state(Repository.open(repo_url)).jobs["nightly"]
+    assert read["schedule"] == {"create": "0 3 * * *"}
+    assert read["next_run"] == {"create": "2026-11-25T03:00:00+00:00"}
+    assert "create" in read["last_success"] and job_failing(read) is None
+
+
 def test_schedule_config_is_validated(tmp_path: Path) -> None:
     cfg = tmp_path / "s.toml"
     cfg.write_text('[[jobs]]\nname="a"\ntarget="d"\nrepo="r"\ncreate="61 * * * *"\n')
@@ -158,7 +204,6 @@ def test_backup_cli(tmp_path: Path) -> None:
 
 def test_status_shows_backups_verification_and_failing_jobs(tmp_path: Path) -> None:
     from crewchief.backup.schedule import run_action
-    from crewchief.backup.state import read_backup_state
     from crewchief.ops.health import assess, gather
 
     repo_url = str(tmp_path / "repo")

@@ -3,12 +3,17 @@ and the standalone `crewchief dashboard` in a subprocess.
 
 The server samples its history every half second (instead of 5 s) so charts
 have points within a test's time.  Every test that changes aliases makes an
-alias of its own, so tests do not depend on each other's order.
+alias of its own, so tests do not depend on each other's order.  The pages
+show the data directory and the repository, so both have neutral names
+(`/tmp/crewchief-XXXX/crewchief-data` and `.../backups`, not pytest's paths):
+the screenshot in docs/img is taken of them.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -19,7 +24,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 
-from crewchief.backup.schedule import Job, run_action
+from crewchief.backup.schedule import Job, Scheduler, run_action
 from crewchief.datasets import movie_payload
 from crewchief.engine.builder import DELAY_ENV
 from tests.dashboard.procs import DashboardProcess
@@ -29,6 +34,7 @@ FULL_KEY = "dashboard-full-key"
 READ_ONLY_KEY = "dashboard-read-only-key"
 KEY_ENV = "CREWCHIEF_DASHBOARD_TEST_KEY"
 V1, V2 = "shop_v1", "shop_v2"
+NIGHTLY = {"create": "0 3 * * *", "verify": "0 5 * * 0"}  # the scheduled job's cron expressions
 
 
 def qdrant(url: str, api_key: str | None = FULL_KEY) -> QdrantClient:
@@ -65,13 +71,20 @@ def aliases_of(client: QdrantClient) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def repo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("dashboard-repo") / "repo"
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="crewchief-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def board(tmp_path_factory: pytest.TempPathFactory, repo_dir: Path) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("dashboard-serve") / "data"
+def repo_dir(workdir: Path) -> Path:
+    return workdir / "backups"
+
+
+@pytest.fixture(scope="session")
+def board(workdir: Path, repo_dir: Path) -> Iterator[ServerProcess]:
+    data = workdir / "crewchief-data"
     env = {
         "CREWCHIEF_API_KEY": FULL_KEY,
         "CREWCHIEF_READ_ONLY_API_KEY": READ_ONLY_KEY,
@@ -94,18 +107,27 @@ def client(board: ServerProcess) -> Iterator[QdrantClient]:
 
 @pytest.fixture(scope="session")
 def world(board: ServerProcess, client: QdrantClient, repo_dir: Path) -> dict[str, str]:
-    """Two versions of a collection, an alias, a snapshot, and a scheduled backup + verify."""
+    """Two versions of a collection, an alias, a snapshot, and a scheduled backup + verify:
+    the job's actions run once, then its scheduler starts and records the next runs."""
     fill(client, V1, 200, seed=1)
     fill(client, V2, 300, seed=2)
     point_alias(client, "shop", V1)
     client.create_snapshot(V1)
-    job = Job(name="nightly", target=board.url, repo=str(repo_dir), api_key_env=KEY_ENV)
+    job = Job(
+        name="nightly",
+        target=board.url,
+        repo=str(repo_dir),
+        api_key_env=KEY_ENV,
+        create=NIGHTLY["create"],
+        verify=NIGHTLY["verify"],
+    )
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Api key is used with an insecure connection")
         mp.setenv(KEY_ENV, FULL_KEY)
         for action in ("create", "verify"):
             outcome = run_action(job, action)
             assert outcome["ok"], outcome
+    Scheduler([job]).publish()
     return {"v1": V1, "v2": V2, "alias": "shop"}
 
 

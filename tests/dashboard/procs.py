@@ -1,4 +1,5 @@
-"""Start `crewchief dashboard` (as `python -m crewchief.cli.dashboard`) in a subprocess."""
+"""Start `crewchief dashboard` in a subprocess, through the installed console script
+(so the command's registration in cli/main.py is what runs)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import IO
 
 OPEN = re.compile(r"crewchief dashboard: open (http://\S+?)/dashboard/")
+CREWCHIEF = Path(sys.executable).with_name("crewchief")  # the venv's console script
 
 
 class DashboardProcess:
     """The standalone dashboard on a port the OS picks; `url` is its root."""
 
     def __init__(self, *args: str, env: dict[str, str], timeout: float = 30.0) -> None:
-        argv = [sys.executable, "-m", "crewchief.cli.dashboard", "--port", "0", *args]
+        argv = [str(CREWCHIEF), "dashboard", "--port", "0", *args]
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )

@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
 import httpx
+from croniter import croniter
 from qdrant_client import QdrantClient
 
 from crewchief.dashboard.auth import DashboardKeyMiddleware
 from crewchief.server.auth import NO_KEY, READ_ONLY
 from tests.dashboard.conftest import (
+    NIGHTLY,
     V1,
     V2,
     aliases_of,
@@ -172,6 +175,13 @@ def test_backups_page_shows_repository_and_schedule(read_only: httpx.Client) -> 
     (job,) = [s for s in backups["schedules"] if s["job"] == "nightly"]
     assert {"create", "verify"} <= set(job["last_success"])
     assert job["last_verify"]["ok"] is True
+    assert job["schedule"] == NIGHTLY  # the plan the scheduler recorded when it started
+    assert set(job["next_run"]) == set(NIGHTLY)
+    for action, expr in NIGHTLY.items():
+        next_run = datetime.fromisoformat(job["next_run"][action])
+        ran = datetime.fromisoformat(job["last_success"][action])
+        assert croniter.match(expr, next_run)
+        assert ran < next_run <= ran + timedelta(days=7)  # the first match after starting
 
 
 def test_key_rules_for_dashboard_paths() -> None:

@@ -4,12 +4,19 @@
 browser download is never used.  These tests do what an operator does: watch a
 collection's card turn from yellow to green, switch an alias through the
 confirm dialog, and find that the read-only key cannot.
+
+The overview test takes a screenshot into its tmp_path; it replaces the one in
+docs/img only when asked (`CREWCHIEF_UPDATE_SCREENSHOT=1 .venv/bin/python -m
+pytest tests/dashboard/test_browser.py -k yellow_to_green`).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import struct
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +24,19 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from qdrant_client import QdrantClient, models
 
+from crewchief.backup.repository import Repository
+from crewchief.backup.schedule import Job, Scheduler
 from crewchief.datasets import movie_payload
-from tests.dashboard.conftest import FULL_KEY, READ_ONLY_KEY, V1, V2, aliases_of, point_alias
+from tests.dashboard.conftest import (
+    FULL_KEY,
+    NIGHTLY,
+    READ_ONLY_KEY,
+    V1,
+    V2,
+    aliases_of,
+    point_alias,
+    start_standalone,
+)
 from tests.server.serverproc import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -31,6 +49,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "dashboard-overview.png"
+WIDTH, HEIGHT = 1280, 860  # the viewport
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's header (its IHDR chunk comes first)."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", head
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +72,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -62,7 +89,7 @@ def open_dashboard(page: Page, board: ServerProcess, key: str, where: str = "") 
 
 
 def test_overview_card_turns_from_yellow_to_green(
-    page: Page, board: ServerProcess, client: QdrantClient, world: dict[str, str]
+    page: Page, board: ServerProcess, client: QdrantClient, world: dict[str, str], tmp_path: Path
 ) -> None:
     open_dashboard(page, board, FULL_KEY)
     expect(page.locator(f'.card[data-collection="{V1}"]')).to_have_attribute("data-status", "green")
@@ -84,8 +111,13 @@ def test_overview_card_turns_from_yellow_to_green(
     expect(card.locator('[data-field="indexed"]')).to_contain_text("100%")
     assert page.evaluate("window.notReloaded") is True  # polled, never reloaded
     page.wait_for_timeout(1500)  # a few more samples on the charts
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    shot = tmp_path / SCREENSHOT.name
+    page.screenshot(path=str(shot), full_page=True)
+    width, height = png_size(shot)
+    assert width == WIDTH and height >= HEIGHT  # the whole page
+    assert shot.stat().st_size > 20_000  # cards and charts, not a blank page (a few KB)
+    if os.environ.get("CREWCHIEF_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(shot, SCREENSHOT)
 
 
 def test_switch_an_alias_with_the_confirm_dialog(
@@ -148,9 +180,61 @@ def test_collection_page_search_and_snapshot(
     rows = page.locator("#search-results tbody tr")
     expect(rows).to_have_count(10)
     expect(page.locator("#search-vector")).not_to_have_value("")
-    before = len(client.list_snapshots(V2))
+    names_before = {s.name for s in client.list_snapshots(V2)}
+    before = len(names_before)
     page.click("#snapshot-create")
     page.click("#confirm-ok")
     expect(page.locator("#snapshots tbody tr")).to_have_count(before + 1)
     assert len(client.list_snapshots(V2)) == before + 1
     expect(page.locator("#config")).to_contain_text('"size": 16')
+
+    (made,) = {s.name for s in client.list_snapshots(V2)} - names_before
+    page.click(f'#snapshots tr[data-snapshot="{made}"] button.danger')
+    expect(page.locator("#confirm")).to_contain_text(f"Delete snapshot {made}?")
+    page.click("#confirm-ok")
+    expect(page.locator(f'#snapshots tr[data-snapshot="{made}"]')).to_have_count(0)
+    expect(page.locator("#notice")).to_contain_text(f"Snapshot {made} deleted")
+    assert made not in {s.name for s in client.list_snapshots(V2)}
+
+
+def test_backups_page_shows_each_jobs_schedule_and_next_run(
+    page: Page, board: ServerProcess, world: dict[str, str]
+) -> None:
+    open_dashboard(page, board, READ_ONLY_KEY, "#/backups")
+    row = page.locator('#schedules tr[data-job="nightly"]')
+    schedule = row.locator('[data-field="schedule"]')
+    for action, expr in NIGHTLY.items():
+        expect(schedule.locator(f'[data-action="{action}"]')).to_have_text(f"{action}: {expr}")
+        next_run = row.locator(f'[data-field="next-run"] [data-action="{action}"]')
+        expect(next_run).to_contain_text(f"{action}: ")
+        expect(next_run).not_to_contain_text("overdue")
+    expect(schedule.locator('[data-action="forget"]')).to_have_count(0)  # not in the job
+
+
+def test_backups_page_reads_old_state_files_and_flags_overdue_runs(
+    page: Page, board: ServerProcess, tmp_path: Path
+) -> None:
+    """The standalone dashboard over a repository of its own: one state file from before
+    the plan was recorded, one job whose scheduler stopped long ago."""
+    repo_url = str(tmp_path / "backups")
+    repo = Repository.open(repo_url, create=True)
+    repo.put_record(
+        "schedule/old.json", {"job": "old", "last_success": {"create": "2026-01-02T03:00:00+00:00"}}
+    )
+    stopped = Job("stopped", board.url, repo_url, create="0 3 * * *")
+    Scheduler([stopped], now=datetime(2020, 1, 1, tzinfo=UTC)).publish()
+    proc = start_standalone(board, FULL_KEY, Path(repo_url))
+    try:
+        page.goto(f"{proc.url}/dashboard/#/backups")
+        old = page.locator('#schedules tr[data-job="old"]')
+        expect(old.locator('[data-field="schedule"]')).to_have_text("not recorded")
+        expect(old.locator('[data-field="next-run"]')).to_have_text("-")
+        expect(old).to_contain_text("forget: never")  # its last successes are still shown
+        expect(old).not_to_contain_text("create: never")
+        late = page.locator(
+            '#schedules tr[data-job="stopped"] [data-field="next-run"] [data-action="create"]'
+        )
+        expect(late).to_contain_text("(overdue)")
+        expect(late).to_have_class("bad")
+    finally:
+        proc.stop()

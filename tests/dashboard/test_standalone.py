@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -17,7 +19,22 @@ from tests.dashboard.conftest import (
     point_alias,
     start_standalone,
 )
+from tests.dashboard.procs import CREWCHIEF
 from tests.server.serverproc import ServerProcess
+
+
+def test_the_console_script_has_the_dashboard_command() -> None:
+    done = subprocess.run(
+        [str(CREWCHIEF), "dashboard", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Open the web dashboard for TARGET" in done.stdout
+    for option in ("--target", "--api-key", "--port", "--host", "--repo"):
+        assert option in done.stdout
 
 
 def test_standalone_dashboard_over_a_remote_target(

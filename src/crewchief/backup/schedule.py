@@ -19,9 +19,11 @@ The config is TOML, one `[[jobs]]` table per job:
 
 The loop is a thin ticker around `Scheduler.tick(now)`, which tests call
 directly: every action that is due runs, its outcome is written to
-`schedule/<job>.json` in the repository (shown by `crewchief status --repo` and
-by `/metrics` of `crewchief serve --repo`), and a failure is logged and
-recorded, never raised: the loop goes on.
+`schedule/<job>.json` in the repository (shown by `crewchief status --repo`, by
+`/metrics` of `crewchief serve --repo` and by the dashboard), and a failure is
+logged and recorded, never raised: the loop goes on.  The same file holds the
+job's plan: its cron expressions and the next run of each action, written when
+the loop starts and whenever it runs the job.
 """
 
 from __future__ import annotations
@@ -112,21 +114,51 @@ class Scheduler:
     def next_due(self) -> datetime | None:
         return min(self.next.values(), default=None)
 
+    def plan(self, job: Job) -> dict[str, dict[str, str]]:
+        """The job's cron expressions and the next run of each action, as recorded."""
+        return {
+            "schedule": {a: expr for a in ACTIONS if (expr := job.cron(a))},
+            "next_run": {
+                a: self.next[(job.name, a)].isoformat()
+                for a in ACTIONS
+                if (job.name, a) in self.next
+            },
+        }
+
+    def publish(self, jobs: list[Job] | None = None) -> None:
+        """Record the plan of `jobs` (default: all) in their state files."""
+        for job in self.jobs if jobs is None else jobs:
+            repo = None
+            try:
+                repo = Repository.open(job.repo, create=True)
+                key = f"schedule/{job.name}.json"
+                state = repo.record(key) or {"job": job.name}
+                repo.put_record(key, {**state, **self.plan(job)})
+            except Exception as exc:  # an unreachable repository must not stop the loop
+                log.error("job %s: could not record the schedule: %s", job.name, exc)
+            finally:
+                if repo is not None:
+                    repo.close()
+
     def tick(self, now: datetime) -> list[dict[str, Any]]:
-        """Run every action due at `now` (each once), then schedule its next run."""
+        """Run every action due at `now` (each once), after scheduling its next run."""
         outcomes = []
         for job in self.jobs:
-            for action in ACTIONS:
-                key = (job.name, action)
-                if key in self.next and self.next[key] <= now:
-                    outcomes.append(run_action(job, action))
-                    expr = job.cron(action)
-                    assert expr is not None
-                    self.next[key] = croniter(expr, now).get_next(datetime)
+            due = [
+                a for a in ACTIONS if (job.name, a) in self.next and self.next[(job.name, a)] <= now
+            ]
+            for action in due:
+                expr = job.cron(action)
+                assert expr is not None
+                self.next[(job.name, action)] = croniter(expr, now).get_next(datetime)
+            if due:
+                self.publish([job])
+            outcomes += [run_action(job, action) for action in due]
         return outcomes
 
     def run_forever(self, stop: threading.Event) -> None:
         limit_malloc_arenas()
+        self.publish()
         while not stop.is_set():
             due = self.next_due()
             if due is None:

@@ -1,8 +1,10 @@
-// Backups: the repository's backups (size, dedup, verify) and the scheduler's state.
+// Backups: the repository's backups (size, dedup, verify) and each scheduler job's plan and state.
 
 import { get } from "./api.js";
 import { chartWithLegend } from "./chart.js";
 import { bytes, el, fill, showError, table, when } from "./ui.js";
+
+const ACTIONS = ["create", "forget", "verify"]; // a scheduler job's actions, in their order
 
 function sizeChart(backups) {
   const xs = backups.map((b) => new Date(b.created).getTime() / 1000);
@@ -38,6 +40,26 @@ function backupsTable(backups) {
   return table(["id", "created", "collections", "size", "uploaded", "dedup", "verify"], rows, { id: "backups" });
 }
 
+// A job's cron expressions, one line per scheduled action; state files written before
+// the scheduler recorded its plan (or by `schedule --once`) have none.
+function scheduleCell(schedule) {
+  if (!schedule) return el("td", { "data-field": "schedule", class: "empty" }, "not recorded");
+  const lines = ACTIONS.filter((a) => schedule[a]).map((a) =>
+    el("div", { "data-action": a }, `${a}: `, el("span", { class: "mono" }, schedule[a])));
+  return el("td", { "data-field": "schedule" }, lines.length ? lines : "none");
+}
+
+function nextRunCell(nextRun) {
+  const now = Date.now();
+  const lines = ACTIONS.filter((a) => nextRun && nextRun[a]).map((a) => {
+    const overdue = new Date(nextRun[a]).getTime() < now;
+    const attrs = { "data-action": a, class: overdue ? "bad" : null,
+      title: overdue ? "in the past: is the scheduler running?" : null };
+    return el("div", attrs, `${a}: ${when(nextRun[a])}${overdue ? " (overdue)" : ""}`);
+  });
+  return el("td", { "data-field": "next-run" }, lines.length ? lines : "-");
+}
+
 function schedulesTable(schedules) {
   if (!schedules.length) return el("p", { class: "empty" }, "No scheduler has recorded anything here.");
   const rows = schedules.map((s) => {
@@ -46,14 +68,17 @@ function schedulesTable(schedules) {
     const verify = s.last_verify;
     return el("tr", { "data-job": s.job },
       el("td", {}, s.job),
-      el("td", {}, ["create", "forget", "verify"].map((a) =>
+      scheduleCell(s.schedule),
+      nextRunCell(s.next_run),
+      el("td", {}, ACTIONS.map((a) =>
         el("div", {}, `${a}: ${success[a] ? when(success[a]) : "never"}`))),
       el("td", { class: failure ? "bad" : "" },
         failure ? `${failure.action} at ${when(failure.time)}: ${failure.error}` : "none"),
       el("td", { class: verify ? (verify.ok ? "ok" : "bad") : "" },
         verify ? `${verify.ok ? "ok" : "FAILED"}: ${verify.id} (${verify.mode})` : "-"));
   });
-  return table(["job", "last success", "last failure", "last verify"], rows, { id: "schedules" });
+  return table(["job", "schedule (UTC)", "next run", "last success", "last failure", "last verify"], rows,
+    { id: "schedules" });
 }
 
 export function mount(main) {
