@@ -8,12 +8,24 @@ from pathlib import Path
 
 import httpx
 import pytest
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import UnexpectedResponse
 
+from crewchief.server.runner import local_url
 from tests.server.conftest import qdrant
 from tests.server.data import make_collection
 from tests.server.serverproc import ServerProcess, start_server
 
 CLI = [sys.executable, "-m", "crewchief.cli.main", "serve"]
+CONSOLE_SCRIPT = [str(Path(sys.executable).with_name("crewchief")), "serve"]
+VECTORS = models.VectorParams(size=4, distance=models.Distance.COSINE)
+
+
+def refused_with(client: QdrantClient, name: str) -> int | None:
+    """The HTTP status of a refused create_collection."""
+    with pytest.raises(UnexpectedResponse) as info:
+        client.create_collection(name, vectors_config=VECTORS)
+    return info.value.status_code
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -62,3 +74,33 @@ def test_warns_when_exposed_without_a_key(tmp_path: Path, server: ServerProcess)
     keyed.stop()
     assert "WITHOUT an API key" not in keyed.stderr
     assert "WARNING" not in server.stderr  # loopback, no key: nothing to warn about
+
+
+def test_a_read_only_key_alone_closes_the_server(tmp_path: Path) -> None:
+    """Nobody may write then, so there is nothing to warn about."""
+    env = {"CREWCHIEF_READ_ONLY_API_KEY": "r"}
+    proc = start_server(tmp_path / "d", "--host", "0.0.0.0", env=env)
+    url = local_url(proc.url)
+    try:
+        assert refused_with(qdrant(url, check=False), "c") == 401
+        reader = qdrant(url, api_key="r", check=False)
+        assert refused_with(reader, "c") == 403
+        assert reader.get_collections().collections == []
+    finally:
+        proc.stop()
+    assert "WARNING" not in proc.stderr
+
+
+def test_console_script_takes_keys_from_the_environment(tmp_path: Path) -> None:
+    env = {"CREWCHIEF_API_KEY": "full", "CREWCHIEF_READ_ONLY_API_KEY": "read"}
+    proc = ServerProcess(tmp_path / "data", env=env, command=CONSOLE_SCRIPT)
+    try:
+        url = proc.wait_listening()
+        assert refused_with(qdrant(url, check=False), "c") == 401
+        assert refused_with(qdrant(url, api_key="wrong", check=False), "c") == 401
+        qdrant(url, api_key="full", check=False).create_collection("c", vectors_config=VECTORS)
+        reader = qdrant(url, api_key="read", check=False)
+        assert [c.name for c in reader.get_collections().collections] == ["c"]
+        assert refused_with(reader, "d") == 403
+    finally:
+        assert proc.stop() == 0, proc.stderr

@@ -132,15 +132,27 @@ def test_payload_index_create_and_delete(client: QdrantClient, name: str) -> Non
 def test_wait_false_answers_acknowledged_like_qdrant(
     client: QdrantClient, http: httpx.Client, name: str
 ) -> None:
+    """Qdrant: `acknowledged` unless the client waits (REST's default is not to wait)."""
     make_collection(client, name, n=0, dim=4)
     body = {"points": [{"id": 1, "vector": [1, 2, 3, 4]}]}
-    r = http.put(f"/collections/{name}/points?wait=false", json=body)
-    assert r.status_code == 200
-    assert r.json()["status"] == "ok"
-    assert r.json()["result"]["status"] in ("acknowledged", "completed")
-    assert client.count(name).count == 1
-    result = client.upsert(name, points(3, 4, start=10), wait=False)
-    assert result.status in (models.UpdateStatus.ACKNOWLEDGED, models.UpdateStatus.COMPLETED)
+    for query, expected in (("false", "acknowledged"), ("", "acknowledged"), ("true", "completed")):
+        r = http.put(f"/collections/{name}/points?wait={query}", json=body)
+        assert r.status_code == 200
+        assert r.json()["status"] == "ok"
+        assert r.json()["result"]["status"] == expected, query
+        assert isinstance(r.json()["result"]["operation_id"], int)
+    assert client.count(name).count == 1  # applied before the answer, whatever was asked
+
+    ack, done = models.UpdateStatus.ACKNOWLEDGED, models.UpdateStatus.COMPLETED
+    keyword = models.PayloadSchemaType.KEYWORD
+    for wait, status in ((False, ack), (True, done)):
+        assert client.upsert(name, points(3, 4, start=10), wait=wait).status == status
+        assert client.create_payload_index(name, "genre", keyword, wait=wait).status == status
+        assert client.delete_payload_index(name, "genre", wait=wait).status == status
+        assert client.delete(name, [10], wait=wait).status == status
+        assert client.retrieve(name, [10]) == []
+    assert client.count(name).count == 3
+    assert "genre" not in client.get_collection(name).payload_schema
 
 
 def test_wrong_vector_size_is_400_not_500(client: QdrantClient, name: str) -> None:

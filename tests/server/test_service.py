@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import time
 import warnings
+from pathlib import Path
 
 import httpx
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from qdrant_client import QdrantClient, models
 from qdrant_client.common.version_check import is_compatible
 from qdrant_client.qdrant_remote import QdrantRemote
 
+from crewchief.engine.builder import FAIL_ENV
+from tests.server.conftest import qdrant
 from tests.server.data import make_collection
-from tests.server.serverproc import ServerProcess
+from tests.server.serverproc import ServerProcess, start_server
 
 LABEL = r'[a-z_]+="(?:[^"\\\n]|\\.)*"'
 SAMPLE = re.compile(rf"[a-z_]+(\{{{LABEL}(,{LABEL})*\}})? -?[0-9.e+]+")
@@ -64,15 +69,14 @@ def test_metrics(client: QdrantClient, http: httpx.Client, name: str) -> None:
     families = {f.name: f for f in text_string_to_metric_families(r.text)}  # a real parser
 
     def value(family: str, **labels: str) -> float:
-        for s in families[family].samples:
-            if all(s.labels.get(k) == v for k, v in labels.items()):
-                return float(s.value)
-        raise AssertionError(f"no {family} sample with {labels}")
+        return sample(families, family, **labels)
 
     assert value("collections_total") == len(client.get_collections().collections)
     assert value("collection_points", collection=name) == 12
     assert value("collection_vectors", collection=name, vector="") == 12
     assert value("collection_running_optimizations", collection=name) == 0
+    assert "one build at a time" in families["collection_running_optimizations"].documentation
+    assert value("crewchief_collection_optimizer_ok", collection=name) == 1
     assert value("crewchief_collection_status", collection=name, status="green") == 1
     assert value("crewchief_collection_status", collection=name, status="red") == 0
     assert value("crewchief_alias_target", alias=alias, collection=name) == 1
@@ -89,6 +93,32 @@ def test_metrics(client: QdrantClient, http: httpx.Client, name: str) -> None:
         >= 1
     )
     assert families["rest_responses_duration_seconds"].type == "histogram"
+
+
+def sample(families: dict[str, Metric], family: str, **labels: str) -> float:
+    for s in families[family].samples:
+        if all(s.labels.get(k) == v for k, v in labels.items()):
+            return float(s.value)
+    raise AssertionError(f"no {family} sample with {labels}")
+
+
+def test_metrics_report_a_failed_index_build(tmp_path: Path) -> None:
+    proc = start_server(tmp_path / "data", env={FAIL_ENV: "injected failure"})
+    try:
+        client = qdrant(proc.url, check=False)
+        make_collection(client, "broken", n=12, dim=4)
+        assert httpx.post(f"{proc.url}/crewchief/collections/broken/optimize").status_code == 200
+        deadline = time.monotonic() + 60
+        while client.get_collection("broken").status == models.CollectionStatus.YELLOW:
+            assert time.monotonic() < deadline, "the index build never finished"
+            time.sleep(0.05)
+        text = httpx.get(f"{proc.url}/metrics").text
+    finally:
+        proc.stop()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert sample(families, "crewchief_collection_optimizer_ok", collection="broken") == 0
+    assert sample(families, "crewchief_collection_status", collection="broken", status="red") == 1
+    assert sample(families, "collection_running_optimizations", collection="broken") == 0
 
 
 def test_telemetry_parses_as_qdrant_model(http: httpx.Client) -> None:

@@ -215,7 +215,11 @@ def _render_collections(w: _Writer, infos: dict[str, Any]) -> None:
     )
     for name, info in infos.items():
         w.sample(info.indexed_vectors_count or 0, name)
-    w.family("collection_running_optimizations", "optimizations running now", ("collection",))
+    w.family(
+        "collection_running_optimizations",
+        "1 while an index build runs (status yellow), else 0: one build at a time per collection",
+        ("collection",),
+    )
     for name, info in infos.items():
         w.sample(1 if _value(info.status) == "yellow" else 0, name)
     w.family(
@@ -227,7 +231,9 @@ def _render_collections(w: _Writer, infos: dict[str, Any]) -> None:
         for status in STATUSES:
             w.sample(int(status == _value(info.status)), name, status)
     w.family(
-        "crewchief_collection_optimizer_ok", "1 when the optimizer reports ok", ("collection",)
+        "crewchief_collection_optimizer_ok",
+        "1 when the optimizer reports ok, 0 when the last index build or the load failed",
+        ("collection",),
     )
     for name, info in infos.items():
         w.sample(int(_value(info.optimizer_status) == "ok"), name)

@@ -2,7 +2,10 @@
 
 Defaults follow Qdrant's REST API (not qdrant-client's keyword defaults):
 query returns no payload unless asked, retrieve and scroll return it.
-Updates without `wait=true` answer like Qdrant: 200 with an UpdateResult.
+Updates answer like Qdrant: 200 with an UpdateResult whose status is
+`completed` with `wait=true` and `acknowledged` without it (Qdrant's REST
+default).  Either way the engine has applied the update and written it to
+its WAL before answering, which is more than `acknowledged` promises.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ def _update_options(request: Request) -> dict[str, Any]:
     options: dict[str, Any] = {"wait": query_bool(request, "wait", False)}
     options.update(drop_none(timeout=query_int(request, "timeout")))
     return options
+
+
+def _updated(request: Request, options: dict[str, Any], result: Any) -> Response:
+    """The UpdateResult, `acknowledged` when the client did not ask to wait."""
+    if not options["wait"]:
+        result = result.model_copy(update={"status": models.UpdateStatus.ACKNOWLEDGED})
+    return ok(request, result)
 
 
 def _read_options(request: Request) -> dict[str, Any]:
@@ -64,7 +74,7 @@ async def upsert_points(request: Request) -> Response:
         **_shard(body.shard_key),
         **options,
     )
-    return ok(request, result)
+    return _updated(request, options, result)
 
 
 async def retrieve_points(request: Request) -> Response:
@@ -104,7 +114,7 @@ async def delete_points(request: Request) -> Response:
     options = _update_options(request)
     body = await parse_body(request, models.PointsSelector)
     result = await call(request, "delete", _collection(request), points_selector=body, **options)
-    return ok(request, result)
+    return _updated(request, options, result)
 
 
 async def scroll_points(request: Request) -> Response:
@@ -191,7 +201,7 @@ async def create_index(request: Request) -> Response:
         field_schema=body.field_schema,
         **options,
     )
-    return ok(request, result)
+    return _updated(request, options, result)
 
 
 async def delete_index(request: Request) -> Response:
@@ -202,7 +212,7 @@ async def delete_index(request: Request) -> Response:
     result = await call(
         request, "delete_payload_index", _collection(request), field_name=field, **options
     )
-    return ok(request, result)
+    return _updated(request, options, result)
 
 
 _P = "/collections/{collection_name}"

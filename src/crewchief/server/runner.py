@@ -145,7 +145,8 @@ def run_server(
         max_upload_bytes = upload_limit_from_env()
     out = out or sys.stdout
     err = err or sys.stderr
-    if not api_key and not is_loopback(host):
+    # a read-only key alone closes the server too: then nobody may write (auth.py)
+    if not (api_key or read_only_api_key) and not is_loopback(host):
         print(insecure_warning(host), file=err, flush=True)
     engine = Engine(data)
     closed = False
