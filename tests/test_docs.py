@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -37,5 +38,8 @@ def test_every_command_is_in_the_cli_docs() -> None:
 
 def test_readme_quick_start_is_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text()
-    quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]
-    assert "make demo" in quick and "make test" in quick
+    section = readme.split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"^```\w*\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
+    assert block, "the quick start has no code block"
+    commands = [line.split("#", 1)[0].strip() for line in block[1].splitlines()]
+    assert [c for c in commands if c] == ["make demo", "make test"]

@@ -198,6 +198,29 @@ def test_update_modes(engine: Engine) -> None:
     assert engine.retrieve("m", [77]) == []  # not inserted
 
 
+def test_upload_points_honours_update_mode_and_filter_as_local_mode(engine: Engine) -> None:
+    local = QdrantClient(":memory:")
+    params = models.VectorParams(size=2, distance=models.Distance.DOT)
+    v2 = models.Filter(must=[models.FieldCondition(key="v", match=models.MatchValue(value=2))])
+    for c in (engine, local):
+        c.create_collection("u", vectors_config=params)
+        c.upsert("u", [models.PointStruct(id=i, vector=[1, 0], payload={"v": i}) for i in (1, 2)])
+        c.upload_points(
+            "u",
+            [models.PointStruct(id=i, vector=[0, 1], payload={"v": 9}) for i in (1, 3)],
+            update_mode=models.UpdateMode.UPDATE_ONLY,
+        )
+        c.upload_points(
+            "u",
+            [models.PointStruct(id=i, vector=[0, 1], payload={"v": 7}) for i in (1, 2)],
+            update_filter=v2,  # replaces only the stored points that match: id 2
+        )
+    ours, theirs = engine.scroll("u"), local.scroll("u")
+    assert [(r.id, r.payload) for r in ours[0]] == [(r.id, r.payload) for r in theirs[0]]
+    assert [r.payload for r in ours[0]] == [{"v": 9}, {"v": 7}]
+    local.close()
+
+
 @pytest.mark.parametrize(
     "config",
     [

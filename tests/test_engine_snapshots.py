@@ -91,6 +91,28 @@ def test_wrong_checksum_and_corrupt_file_change_nothing(engine: Engine, tmp_path
     assert engine.count("v1").count == 20
 
 
+def test_recover_without_checksum_verifies_the_sidecar(engine: Engine, tmp_path: Path) -> None:
+    fill(engine, "v1", n=20, dim=4)
+    snap = engine.create_snapshot("v1")
+    path = engine.snapshot_file("v1", snap.name)
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    shutil.copy(path.with_name(path.name + ".checksum"), copy.with_name(copy.name + ".checksum"))
+    with tarfile.open(copy) as tar:  # a byte of file data: tar has no checksum over it
+        at = tar.getmember("version.info").offset_data
+    data = bytearray(copy.read_bytes())
+    data[at] ^= 0x01
+    copy.write_bytes(bytes(data))
+    engine.upsert("v1", [models.PointStruct(id=500, vector=[1, 0, 0, 0])])
+    before = _state(engine)
+    for name in ("v1", "new"):  # replacing a collection, and creating one
+        with pytest.raises(SnapshotCorrupt, match="checksum mismatch") as exc:
+            engine.recover_snapshot(name, str(copy))
+        assert exc.value.hint
+    assert _state(engine) == before
+    assert engine.count("v1").count == 21
+
+
 def _evil_tar(path: Path, kind: str) -> Path:
     with tarfile.open(path, "w") as tar:
         if kind == "traversal":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from qdrant_client import models
 from crewchief import Engine
 from crewchief.datasets import embedding_like
 from crewchief.engine.builder import FAIL_ENV
+from crewchief.errors import EngineFailure
 from tests.helpers import fill
 
 SMALL_THRESHOLD = models.OptimizersConfigDiff(indexing_threshold=10)  # KB: index almost at once
@@ -96,3 +98,43 @@ def test_reopened_unindexed_collection_is_grey(tmp_path: Path) -> None:
         fill(engine, "c", n=2000, dim=16, optimizers_config=SMALL_THRESHOLD)
     with Engine(tmp_path / "d") as engine:
         assert engine.get_collection("c").status == models.CollectionStatus.GREY
+
+
+@pytest.mark.parametrize(
+    ("pattern", "damage"),
+    [
+        # Edge answers with an error: "failed to load segment ... segment.json"
+        ("segment.json", Path.unlink),
+        # Edge panics ("index out of bounds"); pyo3's PanicException is no Exception
+        ("vector_storage/vectors/*", lambda f: f.write_bytes(b"7 bytes")),
+    ],
+    ids=["segment-json-deleted", "vectors-truncated"],
+)
+def test_failed_load_is_red_and_the_rest_serve(
+    tmp_path: Path, pattern: str, damage: Callable[[Path], object]
+) -> None:
+    with Engine(tmp_path / "d") as engine:
+        fill(engine, "broken", n=20, dim=4, seed=1)
+        fill(engine, "fine", n=30, dim=4, seed=2)
+        snap = engine.create_snapshot("broken")
+        folder = engine.path / "collections" / engine.catalog.collections["broken"]["dir"]
+    files = list(folder.glob(f"gen-*/segments/*/{pattern}"))
+    assert files
+    for f in files:
+        damage(f)
+    with Engine(tmp_path / "d") as engine:  # opens: the damage is one collection's
+        info = engine.get_collection("broken")
+        assert info.status == models.CollectionStatus.RED
+        assert isinstance(info.optimizer_status, models.OptimizersStatusOneOf1)
+        assert info.optimizer_status.error.startswith("load failed: ")
+        assert info.points_count is None
+        with pytest.raises(EngineFailure, match="not available") as exc:
+            engine.count("broken")
+        assert exc.value.hint and "snapshot" in exc.value.hint
+        assert engine.get_collection("fine").status == models.CollectionStatus.GREEN
+        assert engine.count("fine").count == 30
+        assert len(engine.query_points("fine", query=[1, 0, 0, 0], limit=3).points) == 3
+        # the hint's way out: recovering its snapshot replaces the damaged folder
+        engine.recover_snapshot("broken", str(engine.snapshot_file("broken", snap.name)))
+        assert engine.get_collection("broken").status == models.CollectionStatus.GREEN
+        assert engine.count("broken").count == 20

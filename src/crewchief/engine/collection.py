@@ -113,7 +113,12 @@ class Collection:
             col._shard = edge.EdgeShard.load(str(root / gen))
             col._generation = gen
             col._base_points = col._shard.info().points_count
-        except Exception as exc:  # the engine reports any load failure as red status
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        # the engine reports any load failure as red status; BaseException because Edge
+        # panics on some damage (a truncated vector file), and pyo3 raises a panic as
+        # PanicException, which is not an Exception
+        except BaseException as exc:
             col.load_error = f"load failed: {exc}"
         return col
 

@@ -168,7 +168,9 @@ class Engine:
         return col
 
     def collection_exists(self, collection_name: str, **kwargs: Any) -> bool:
-        return collection_name in self.catalog.collections
+        return (
+            collection_name in self.catalog.collections or collection_name in self.catalog.aliases
+        )
 
     def get_collections(self, **kwargs: Any) -> models.CollectionsResponse:
         return models.CollectionsResponse(
@@ -317,14 +319,19 @@ class Engine:
         batch_size: int = 64,
         **kwargs: Any,
     ) -> None:
+        def send(batch: list[models.PointStruct]) -> None:
+            # honoured as in local mode; the other trailing keywords are about a remote server
+            flt, mode = kwargs.get("update_filter"), kwargs.get("update_mode")
+            self.upsert(collection_name, batch, update_filter=flt, update_mode=mode)
+
         batch: list[models.PointStruct] = []
         for p in points:
             batch.append(p)
             if len(batch) >= batch_size:
-                self.upsert(collection_name, batch)
+                send(batch)
                 batch = []
         if batch:
-            self.upsert(collection_name, batch)
+            send(batch)
 
     def delete(
         self,
@@ -510,8 +517,9 @@ class Engine:
     def get_collection_aliases(
         self, collection_name: str, **kwargs: Any
     ) -> models.CollectionsAliasesResponse:
-        if collection_name not in self.catalog.collections:
-            raise CollectionNotFound(collection_name)
+        """The aliases whose target is `collection_name`.  As in Qdrant and local mode, the
+        name is not resolved: asked with an alias name, the answer is empty."""
+        self.catalog.resolve(collection_name)  # a name that is neither is not found
         return models.CollectionsAliasesResponse(
             aliases=[
                 models.AliasDescription(alias_name=a, collection_name=c)
@@ -526,9 +534,12 @@ class Engine:
 
     # -- snapshots -------------------------------------------------------------------------------
 
-    def _snapshot_dir(self, collection_name: str) -> Path:
+    def _snapshots_of(self, collection_name: str) -> tuple[str, Path]:
+        """The collection whose snapshots `collection_name` names (an alias's target, else the
+        name itself: a deleted collection's snapshots stay reachable) and their folder."""
         validate_name("collection", collection_name)
-        return self.path / "snapshots" / collection_name
+        name = self.catalog.aliases.get(collection_name, collection_name)
+        return name, self.path / "snapshots" / name
 
     @property
     def full_snapshot_dir(self) -> Path:
@@ -552,25 +563,27 @@ class Engine:
         self, collection_name: str, wait: bool = True, **kwargs: Any
     ) -> models.SnapshotDescription:
         col = self._get(collection_name)
-        path = self._write_snapshot(col, self._snapshot_dir(col.name))
+        path = self._write_snapshot(col, self._snapshots_of(col.name)[1])
         return snapshots.describe(path)
 
     def list_snapshots(
         self, collection_name: str, **kwargs: Any
     ) -> list[models.SnapshotDescription]:
         """Snapshots of a collection; those of a deleted collection stay listed."""
-        directory = self._snapshot_dir(collection_name)
-        if collection_name not in self.catalog.collections and not directory.exists():
+        name, directory = self._snapshots_of(collection_name)
+        if name not in self.catalog.collections and not directory.exists():
             raise CollectionNotFound(collection_name)
         return snapshots.list_dir(directory)
 
     def snapshot_file(self, collection_name: str, snapshot_name: str) -> Path:
-        return snapshots.find(self._snapshot_dir(collection_name), collection_name, snapshot_name)
+        name, directory = self._snapshots_of(collection_name)
+        return snapshots.find(directory, name, snapshot_name)
 
     def delete_snapshot(
         self, collection_name: str, snapshot_name: str, wait: bool = True, **kwargs: Any
     ) -> bool:
-        snapshots.delete(self._snapshot_dir(collection_name), collection_name, snapshot_name)
+        name, directory = self._snapshots_of(collection_name)
+        snapshots.delete(directory, name, snapshot_name)
         return True
 
     def recover_snapshot(
@@ -587,9 +600,16 @@ class Engine:
 
         `location` is a local path, a `file://` URL or an `http(s)://` URL.  The checksum
         (given, or the `.checksum` sidecar) is verified and the archive checked before
-        anything changes; a refused snapshot changes nothing.
+        anything changes; a refused snapshot changes nothing.  As in Qdrant, an alias
+        name recovers into the alias's collection.
         """
         validate_name("collection", collection_name)
+        self._recover(
+            self.catalog.aliases.get(collection_name, collection_name), location, checksum
+        )
+        return True
+
+    def _recover(self, collection_name: str, location: str, checksum: str | None) -> None:
         staging = self._staging("recover")
         try:
             archive = self._fetch_location(location, staging)
@@ -600,7 +620,6 @@ class Engine:
             self._install(collection_name, config, extracted / "0")
         finally:
             remove_tree(staging)
-        return True
 
     def _fetch_location(self, location: str, staging: Path) -> Path:
         parsed = urllib.parse.urlparse(location)
@@ -709,8 +728,8 @@ class Engine:
                 aliases: dict[str, str] = manifest["collections_aliases"]
             except (OSError, ValueError, KeyError) as exc:
                 raise SnapshotCorrupt(f"Not a full snapshot: {exc}") from exc
-            for name, file in mapping.items():
-                self.recover_snapshot(name, str(staging / "x" / file))
+            for name, file in mapping.items():  # an alias of the same name is refused
+                self._recover(validate_name("collection", name), str(staging / "x" / file), None)
             ops: list[AliasOp] = [
                 models.CreateAliasOperation(
                     create_alias=models.CreateAlias(collection_name=c, alias_name=a)
