@@ -109,6 +109,13 @@ class EngineFailure(CrewchiefError):
     exit_code = 70  # EX_SOFTWARE
 
 
+class Unreachable(CrewchiefError):
+    """A remote target that does not answer (down, wrong URL, network)."""
+
+    http_status = 502
+    exit_code = 69  # EX_UNAVAILABLE
+
+
 def invalid_name(kind: str, name: object, why: str) -> InvalidName:
     return InvalidName(
         f"Invalid {kind} name {name!r}: {why}",

@@ -4,7 +4,12 @@ The ops layer (health, aliases, deploy, gc, backups) is written once against
 `Target`.  `target.client` speaks `QdrantClient`'s API in both cases (the
 embedded `Engine` mirrors it); the few things qdrant-client has no call for
 (alias history, compare-and-set, snapshot download/upload, explicit index
-builds) are methods here, implemented for both kinds.
+builds, Prometheus metrics) are methods here, implemented for both kinds.
+
+Compare-and-set alias batches are atomic on the embedded engine and on
+`crewchief serve` (`POST /crewchief/aliases`: the engine checks and applies under
+one lock).  A plain Qdrant server has no conditional alias update: there the
+check is made just before the batch, and a writer in between goes unnoticed.
 
 Alias history lives where the aliases live:
 - embedded: the engine's `alias-history.jsonl` in the data directory;
@@ -15,6 +20,7 @@ Alias history lives where the aliases live:
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -25,6 +31,7 @@ from typing import Any
 
 import httpx
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from crewchief.engine.catalog import (
     AliasChange,
@@ -34,7 +41,14 @@ from crewchief.engine.catalog import (
     plan_alias_changes,
 )
 from crewchief.engine.lock import read_owner
-from crewchief.errors import CrewchiefError, InvalidInput, NotFound, Refused
+from crewchief.errors import (
+    CrewchiefError,
+    EngineFailure,
+    InvalidInput,
+    NotFound,
+    Refused,
+    Unreachable,
+)
 
 DEFAULT_TARGET = "./crewchief-data"
 HISTORY_COLLECTION = "crewchief_alias_history"
@@ -60,7 +74,10 @@ class Target(ABC):
     def update_aliases(
         self, operations: Sequence[AliasOp], expect: dict[str, str | None] | None = None
     ) -> list[AliasChange]:
-        """Apply an alias batch; with `expect`, refuse if any alias is not where expected."""
+        """Apply an alias batch; with `expect`, refuse if any alias is not where expected.
+
+        This default checks, then changes: best effort, for servers with no
+        conditional alias update (plain Qdrant).  The other targets override it."""
         current = self.aliases()
         check_expected(current, expect)
         _new, changes = plan_alias_changes(current, set(self.collection_names()), operations)
@@ -86,6 +103,10 @@ class Target(ABC):
     @abstractmethod
     def upload_snapshot(self, collection: str, path: Path, checksum: str | None = None) -> None:
         """Recover `collection` from a local snapshot file."""
+
+    @abstractmethod
+    def metrics(self) -> str:
+        """The target's state in Prometheus text format (what a server's /metrics says)."""
 
     def close(self) -> None:
         self.client.close()
@@ -149,6 +170,13 @@ class EmbeddedTarget(Target):
     def upload_snapshot(self, collection: str, path: Path, checksum: str | None = None) -> None:
         self.engine.recover_snapshot(collection, str(path), checksum=checksum)
 
+    def metrics(self) -> str:
+        """What `crewchief serve` renders from its engine, without its request counters."""
+        from crewchief import __version__
+        from crewchief.server.metrics import collect_engine_state, render
+
+        return render(collect_engine_state(self.engine), None, __version__).decode()
+
 
 class RemoteTarget(Target):
     kind = "remote"
@@ -160,7 +188,7 @@ class RemoteTarget(Target):
         try:
             root = self.http.get("/")
         except httpx.HTTPError as exc:
-            raise NotFound(
+            raise Unreachable(
                 f"No Qdrant server answers at {self.location}: {exc}",
                 hint="Check the URL and that the server runs (crewchief serve --data DIR)",
             ) from exc
@@ -174,11 +202,24 @@ class RemoteTarget(Target):
         self.http.close()
         super().close()
 
-    # -- alias history -----------------------------------------------------------------------------
+    # -- aliases -----------------------------------------------------------------------------------
+
+    def update_aliases(
+        self, operations: Sequence[AliasOp], expect: dict[str, str | None] | None = None
+    ) -> list[AliasChange]:
+        """On crewchief serve: one request, checked and applied under the engine's lock."""
+        if not self.is_crewchief:
+            return super().update_aliases(operations, expect)
+        body = {
+            "actions": [op.model_dump(mode="json", exclude_none=True) for op in operations],
+            "expect": expect or {},
+        }
+        resp = self.http.post("/crewchief/aliases", json=body)
+        _raise_for(resp, hint="Look at the aliases now: crewchief alias list, alias history")
+        return [AliasChange(**rec) for rec in resp.json()["result"]]
 
     def _record(self, changes: list[tuple[str, str | None, str | None, str]]) -> list[AliasChange]:
-        if self.is_crewchief:  # the server's engine journals every change itself
-            return [AliasChange(0, now_iso(), a, o, n, op) for a, o, n, op in changes]
+        """Plain Qdrant only (crewchief serve's engine journals its own changes)."""
         self._ensure_history_collection()
         seq = time.time_ns()
         recorded = [AliasChange(seq, now_iso(), a, o, n, op) for a, o, n, op in changes]
@@ -193,11 +234,16 @@ class RemoteTarget(Target):
         return recorded
 
     def _ensure_history_collection(self) -> None:
-        if not self.client.collection_exists(HISTORY_COLLECTION):
+        if self.client.collection_exists(HISTORY_COLLECTION):
+            return
+        try:
             self.client.create_collection(
                 HISTORY_COLLECTION,
                 vectors_config=models.VectorParams(size=1, distance=models.Distance.DOT),
             )
+        except UnexpectedResponse as exc:
+            if exc.status_code != 409:  # 409: another operator made it meanwhile
+                raise
 
     def alias_history(self, alias: str | None = None) -> list[AliasChange]:
         if self.is_crewchief:
@@ -249,19 +295,53 @@ class RemoteTarget(Target):
             )
         _raise_for(resp)
 
+    def metrics(self) -> str:
+        resp = self.http.get("/metrics")
+        _raise_for(resp)
+        return resp.text
 
-def _raise_for(resp: httpx.Response) -> None:
+
+def _raise_for(resp: httpx.Response, hint: str | None = None) -> None:
     if resp.status_code < 400:
         return
+    resp.read()
+    raise http_error(resp.status_code, resp.content, hint)
+
+
+def http_error(status: int, body: bytes, hint: str | None = None) -> CrewchiefError:
+    """A server's refusal as crewchief's typed error (a key refused or a conflict:
+    `Refused`).  The error keeps the server's status, so whoever relays it (the
+    dashboard) says 403 when the server said 403."""
     try:
-        resp.read()
-        message = resp.json()["status"]["error"]
+        message = str(json.loads(body)["status"]["error"])
     except Exception:
-        message = resp.text[:200]
-    cls: type[CrewchiefError] = NotFound if resp.status_code == 404 else InvalidInput
-    if resp.status_code in (401, 403):
-        raise Refused(f"{resp.status_code}: {message}", hint="Pass --api-key (or QDRANT_API_KEY)")
-    raise cls(f"{resp.status_code}: {message}")
+        message = body.decode("utf-8", "replace")[:200]
+    if status in (401, 403):
+        hint = "Pass a key that may do this: --api-key (or QDRANT_API_KEY)"
+    by_status: dict[int, type[CrewchiefError]] = {
+        404: NotFound,
+        401: Refused,
+        403: Refused,
+        409: Refused,
+    }
+    cls = by_status.get(status, InvalidInput if status < 500 else EngineFailure)
+    error = cls(f"{status}: {message}", hint=hint)
+    error.http_status = status
+    return error
+
+
+def as_crewchief_error(exc: Exception) -> CrewchiefError | None:
+    """What qdrant-client or httpx raised talking to a target, as a typed error; None
+    for anything else (a bug, to be reported with its traceback)."""
+    if isinstance(exc, CrewchiefError):
+        return exc
+    if isinstance(exc, UnexpectedResponse):  # the server said no (401, 403, 404, ...)
+        return http_error(exc.status_code or 502, exc.content)
+    if isinstance(exc, ResponseHandlingException | httpx.HTTPError):
+        return Unreachable(
+            f"The target stopped answering: {exc}", hint="Is the Qdrant server up? Check --target"
+        )
+    return None
 
 
 def open_target(

@@ -1,9 +1,11 @@
 """An app under load: `python -m tests.ops.load_client URL ALIAS MARKER OUT STOPFILE`.
 
 Touches OUT.ready after its first request, then loops until STOPFILE exists: reads
-the marker point through the alias (its payload names the collection answering) and
-runs a search; records every request as
-[start, end, version-or-"ERROR: ..."] into OUT (JSON) at the end.
+the marker point through the alias and runs a search through it; every point's
+payload names the version it belongs to.  Records every request as
+[start, end, answer] into OUT (JSON) at the end, where answer is the versions seen
+("v1", "v2", or "v1+v2" for a request whose two calls straddled the switch) or
+"ERROR: ...".
 """
 
 from __future__ import annotations
@@ -25,8 +27,14 @@ def main(url: str, alias: str, marker: int, out: str, stop: str) -> None:
         t0 = time.time()
         try:
             point = client.retrieve(alias, [marker])[0]
-            client.query_points(alias, query=rng.normal(size=16).tolist(), limit=5)
-            answer = str(point.payload["version"]) if point.payload else "ERROR: no payload"
+            hits = client.query_points(
+                alias, query=rng.normal(size=16).tolist(), limit=5, with_payload=True
+            ).points
+            payloads = [point.payload, *(h.payload for h in hits)]
+            if len(hits) != 5 or not all(payloads):
+                answer = f"ERROR: {len(hits)} hits, payloads {payloads}"
+            else:
+                answer = "+".join(sorted({str(p["version"]) for p in payloads if p}))
         except Exception as exc:  # every failure is recorded and fails the test
             answer = f"ERROR: {exc}"
         records.append([t0, time.time(), answer])

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,21 +15,12 @@ import pytest
 
 from crewchief import Engine
 from crewchief.engine.builder import FAIL_ENV
+from crewchief.ops import aliases
 from crewchief.target import HISTORY_COLLECTION, RemoteTarget
 from tests.helpers import fill
+from tests.ops.clirun import cli
+from tests.ops.promtext import labels, parse
 from tests.server.serverproc import start_server
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "crewchief.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_status_exit_codes_follow_the_worst_indicator(tmp_path: Path) -> None:
@@ -107,8 +101,6 @@ def test_history_for_a_plain_qdrant_server_lives_in_a_collection(tmp_path: Path)
         target.is_crewchief = False  # behave exactly as against a real Qdrant server
         fill(target.client, "app_v1", n=10, dim=4)
         fill(target.client, "app_v2", n=10, dim=4)
-        from crewchief.ops import aliases
-
         aliases.execute_switch(target, aliases.plan_switch(target, "prod", "app_v1"))
         aliases.execute_switch(target, aliases.plan_switch(target, "prod", "app_v2"))
         assert target.client.collection_exists(HISTORY_COLLECTION)
@@ -131,3 +123,113 @@ def test_bad_input_is_one_line_and_a_code(tmp_path: Path, bad: list[str]) -> Non
     done = cli(*bad, "--target", str(tmp_path / "data"))
     assert done.returncode == 66
     assert done.stderr.startswith("error:") and "hint:" in done.stderr
+
+
+def _with_alias(data: Path) -> None:
+    with Engine(data) as engine:
+        fill(engine, "app_v1", n=5, dim=4)
+        engine.update_collection_aliases([aliases.create_op("prod", "app_v1")])
+
+
+def test_target_from_the_environment_or_the_default_directory(tmp_path: Path) -> None:
+    data = tmp_path / "crewchief-data"
+    _with_alias(data)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    by_env = cli("alias", "list", "--json", env={"CREWCHIEF_TARGET": str(data)}, cwd=elsewhere)
+    assert by_env.returncode == 0, by_env.stderr
+    assert json.loads(by_env.stdout) == {"prod": "app_v1"}
+    by_default = cli("alias", "list", "--json", cwd=tmp_path)  # ./crewchief-data
+    assert by_default.returncode == 0, by_default.stderr
+    assert json.loads(by_default.stdout) == {"prod": "app_v1"}
+    missing = cli("alias", "list", cwd=elsewhere)
+    assert missing.returncode == 66 and "crewchief-data" in missing.stderr
+
+
+@pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
+def test_a_correct_api_key_by_option_or_environment(tmp_path: Path) -> None:
+    key = "a-key-for-the-cli"
+    server = start_server(tmp_path / "data", env={"CREWCHIEF_API_KEY": key})
+    try:
+        with RemoteTarget(server.url, api_key=key) as target:
+            fill(target.client, "app_v1", n=5, dim=4)
+            target.update_aliases([aliases.create_op("prod", "app_v1")])
+        url = server.url
+        by_option = cli("alias", "list", "--json", "--target", url, "--api-key", key)
+        assert by_option.returncode == 0, by_option.stderr
+        assert json.loads(by_option.stdout) == {"prod": "app_v1"}
+        by_env = cli("alias", "list", "--json", "--target", url, env={"QDRANT_API_KEY": key})
+        assert by_env.returncode == 0, by_env.stderr
+        assert json.loads(by_env.stdout) == {"prod": "app_v1"}
+        moved = cli("alias", "rename", "prod", "live", "--target", url, env={"QDRANT_API_KEY": key})
+        assert moved.returncode == 0, moved.stderr
+        metrics = cli("metrics", "--target", url, "--api-key", key)
+        assert metrics.returncode == 0 and 'crewchief_alias_target{alias="live"' in metrics.stdout
+        # no key: refused in one line and a code, whether the refusal reaches crewchief's
+        # own HTTP calls (metrics) or qdrant-client's (alias list, status)
+        for command in (["metrics"], ["alias", "list"], ["status"]):
+            refused = cli(*command, "--target", url)
+            assert refused.returncode == 69, (command, refused.stderr)
+            assert refused.stderr.startswith("error: 401") and "--api-key" in refused.stderr
+            assert "Traceback" not in refused.stderr
+    finally:
+        server.stop()
+
+
+def test_a_target_that_does_not_answer_is_one_line_and_a_code() -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = cli("alias", "list", "--target", f"http://127.0.0.1:{port}")
+    assert done.returncode == 69, done.stderr
+    assert done.stderr.startswith("error: No Qdrant server answers") and "hint:" in done.stderr
+
+
+def test_status_watch_refreshes_until_interrupted(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        with RemoteTarget(server.url) as target:
+            fill(target.client, "app_v1", n=20, dim=4)
+            target.client.create_snapshot("app_v1")
+
+            def checks() -> float:  # every check lists the collections once or more
+                listed = parse(target.metrics())
+                return listed.get(
+                    (
+                        "rest_responses_total",
+                        labels(method="GET", endpoint="/collections", status="200"),
+                    ),
+                    0.0,
+                )
+
+            before = checks()
+            assert cli("status", "--target", server.url).returncode == 0
+            per_check = checks() - before
+            assert per_check >= 1
+            watch = subprocess.Popen(
+                [sys.executable, "-m", "crewchief.cli.main", "status", "--watch"]
+                + ["--interval", "0.2", "--target", server.url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "COLUMNS": "250"},
+            )
+            start = checks()
+            deadline = time.monotonic() + 60
+            while checks() - start < 3 * per_check:  # the first check and two refreshes
+                assert watch.poll() is None, watch.communicate()
+                assert time.monotonic() < deadline, "status --watch did not refresh"
+                time.sleep(0.1)
+            watch.send_signal(signal.SIGINT)
+            stdout, stderr = watch.communicate(timeout=30)
+        assert watch.returncode == 0, stderr  # all green, stopped cleanly
+        assert "Traceback" not in stderr
+        assert "snapshot_age" in stdout and "app_v1" in stdout  # the table
+    finally:
+        server.stop()
+
+
+def test_status_watch_does_not_take_json(tmp_path: Path) -> None:
+    done = cli("status", "--watch", "--json", "--target", str(tmp_path))
+    assert done.returncode == 64
+    assert "--watch" in done.stderr and "--json" in done.stderr and "hint:" in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,11 @@ def test_deploy_copies_checks_switches_and_keeps_history(live: Target, tmp_path:
         queries=queries_file(tmp_path, vectors),  # type: ignore[arg-type]
     )
     assert plan.source == "shop_v1" and plan.current == "shop_v1" and not plan.new_exists
+    before = time.time()
     result = deploy.execute(live, plan, batch_size=64, min_overlap=0.9)
     assert result.copied == 400
+    assert result.switched and result.switched_at is not None
+    assert before < result.switched_at < time.time()
     assert {g.name: g.passed for g in result.gates} == {
         "count_parity": True,
         "overlap@10": True,
@@ -98,6 +102,11 @@ def test_failed_gate_leaves_alias_untouched_and_says_by_how_much(
         deploy.execute(live, plan, min_overlap=0.9)
     assert "overlap@10" in exc.value.message and "needs 0.9" in exc.value.message
     assert "untouched" in exc.value.message
+    result = exc.value.result  # what was measured comes with the refusal
+    assert result is not None and not result.switched and result.switched_at is None
+    overlap = next(g for g in result.gates if g.name == "overlap@10")
+    assert not overlap.passed and overlap.threshold == 0.9 and overlap.value < 0.9
+    assert result.copied == 400 and result.switch is None
     assert live.aliases()["shop"] == "shop_v1"
     assert [c.new for c in live.alias_history("shop")] == ["shop_v1"]
 
@@ -169,3 +178,47 @@ def test_gc_never_deletes_an_alias_target_or_the_newest(live: Target) -> None:
     assert live.collection_names() == ["shop_v1", "shop_v3", "unversioned"]
     with pytest.raises(InvalidInput):
         plan_gc(live.collection_names(), live.aliases(), keep=0)
+
+
+def test_config_changes_land_in_the_new_version(live: Target) -> None:
+    changes = deploy.ConfigChanges(
+        distance=models.Distance.DOT, hnsw_ef_construct=64, quantization="scalar"
+    )
+    plan = deploy.plan_deploy(live, "shop", "shop_v2", changes=changes)
+    assert "quantization scalar" in plan.steps[0] and "'ef_construct': 64" in plan.steps[0]
+    deploy.execute(live, plan)
+    config = live.client.get_collection("shop").config
+    assert config.params.vectors.distance == models.Distance.DOT
+    assert config.hnsw_config.ef_construct == 64
+    assert config.quantization_config == models.ScalarQuantization(
+        scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8)
+    )
+    source = live.client.get_collection("shop_v1").config  # the source is as it was
+    assert source.params.vectors.distance == models.Distance.COSINE
+    assert source.hnsw_config.ef_construct == 100 and source.quantization_config is None
+
+
+def test_binary_quantization_then_none(live: Target) -> None:
+    changes = deploy.ConfigChanges(quantization="binary")
+    deploy.execute(live, deploy.plan_deploy(live, "shop", "shop_v2", changes=changes))
+    binary = live.client.get_collection("shop_v2")
+    assert isinstance(binary.config.quantization_config, models.BinaryQuantization)
+    assert binary.status == models.CollectionStatus.GREEN and binary.points_count == 400
+    # a deploy without --quantization keeps the source's; "none" removes it
+    deploy.execute(live, deploy.plan_deploy(live, "shop", "shop_v3"))
+    assert isinstance(
+        live.client.get_collection("shop_v3").config.quantization_config,
+        models.BinaryQuantization,
+    )
+    changes = deploy.ConfigChanges(quantization="none")
+    deploy.execute(live, deploy.plan_deploy(live, "shop", "shop_v4", changes=changes))
+    assert live.client.get_collection("shop_v4").config.quantization_config is None
+
+
+def test_unsupported_quantization_is_refused_at_plan_time(live: Target) -> None:
+    for value in ("product", "int4", ""):
+        changes = deploy.ConfigChanges(quantization=value)
+        with pytest.raises(InvalidInput, match="--quantization") as exc:
+            deploy.plan_deploy(live, "shop", "shop_v2", changes=changes)
+        assert exc.value.hint and "scalar, binary, none" in exc.value.hint
+    assert live.collection_names() == ["shop_v1"]

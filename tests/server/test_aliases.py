@@ -131,3 +131,34 @@ def test_switch_is_atomic_for_concurrent_clients(server: ServerProcess, name: st
     setup.close()
     assert not problems, problems[:5]
     assert set(seen) == {1, 2}
+
+
+def test_compare_and_set_batch(client: QdrantClient, http: httpx.Client, name: str) -> None:
+    """crewchief's extension: an alias batch applied only if every alias is where expected."""
+    v1, v2, alias = f"{name}_v1", f"{name}_v2", f"{name}_live"
+    make_collection(client, v1, n=1, dim=4)
+    make_collection(client, v2, n=1, dim=4)
+    create = {"create_alias": {"collection_name": v1, "alias_name": alias}}
+    r = http.post("/crewchief/aliases", json={"actions": [create], "expect": {alias: None}})
+    assert r.status_code == 200, r.text
+    assert [(c["alias"], c["old"], c["new"], c["op"]) for c in r.json()["result"]] == [
+        (alias, None, v1, "create")
+    ]
+    move = [
+        {"delete_alias": {"alias_name": alias}},
+        {"create_alias": {"collection_name": v2, "alias_name": alias}},
+    ]
+    stale = http.post("/crewchief/aliases", json={"actions": move, "expect": {alias: v2}})
+    assert stale.status_code == 409
+    assert "moved by someone else" in stale.json()["status"]["error"]
+    assert aliases_of(client)[alias] == v1  # refused: nothing changed
+    r = http.post("/crewchief/aliases", json={"actions": move, "expect": {alias: v1}})
+    assert r.status_code == 200, r.text
+    assert aliases_of(client)[alias] == v2
+    # Qdrant's schema for the actions, and `expect` is required
+    assert http.post("/crewchief/aliases", json={"actions": move}).status_code == 422
+    bad = {"actions": [{"explode_alias": {}}], "expect": {}}
+    assert http.post("/crewchief/aliases", json=bad).status_code == 422
+    ghost = {"create_alias": {"collection_name": "ghost", "alias_name": alias}}
+    r = http.post("/crewchief/aliases", json={"actions": [ghost], "expect": {alias: v2}})
+    assert r.status_code == 404 and aliases_of(client)[alias] == v2

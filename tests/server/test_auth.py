@@ -137,6 +137,16 @@ def calls(w: Mapping[str, str]) -> list[Call]:
         ),
         Call(
             WRITE,
+            "POST",
+            "/crewchief/aliases",
+            "/crewchief/aliases",
+            {
+                "actions": [{"create_alias": {"collection_name": C, "alias_name": "authz_cas"}}],
+                "expect": {"authz_cas": None},
+            },
+        ),
+        Call(
+            WRITE,
             "PUT",
             col + "/points",
             f"/collections/{C}/points",

@@ -1,8 +1,14 @@
-"""`crewchief alias ...`: list, set (compare-and-set), delete, rename, history, rollback."""
+"""`crewchief alias ...`: list, set (compare-and-set), delete, rename, history, rollback.
+
+Every command that changes an alias makes a plan first: `--dry-run` prints it,
+`--json` prints {"plan": ..., "executed": ..., "changes": [...]}.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -37,7 +43,15 @@ def _changes(changes: list[AliasChange], as_json: bool) -> None:
     out.print(table)
 
 
-def _switch(plan: SwitchPlan, dry_run: bool, as_json: bool, tgt: Target) -> None:
+def _apply(
+    tgt: Target,
+    plan: Any,
+    execute: Callable[[Target, Any], list[AliasChange]],
+    done: str,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Print the plan (--dry-run), or execute it and say `done`."""
     if dry_run:
         if as_json:
             print_json({"plan": plan.to_json(), "executed": False})
@@ -45,17 +59,24 @@ def _switch(plan: SwitchPlan, dry_run: bool, as_json: bool, tgt: Target) -> None
             for reason in plan.reasons:
                 out.print(f"would: {reason}")
         return
-    changes = ops.execute_switch(tgt, plan)
+    changes = execute(tgt, plan)
     if as_json:
         print_json(
             {"plan": plan.to_json(), "executed": True, "changes": [asdict(c) for c in changes]}
         )
-    elif plan.changes_nothing:
-        out.print(f"`{plan.alias}` already points at `{plan.new}`: nothing to do")
     else:
-        out.print(f"[green]switched[/] `{plan.alias}`: {plan.current or 'unset'} -> `{plan.new}`")
-        for why in plan.forced:
-            out.print(f"[yellow]forced past:[/] {why}")
+        out.print(done)
+
+
+def _switch(plan: SwitchPlan, dry_run: bool, as_json: bool, tgt: Target) -> None:
+    if plan.changes_nothing:
+        done = f"`{plan.alias}` already points at `{plan.new}`: nothing to do"
+    else:
+        done = "\n".join(
+            [f"[green]switched[/] `{plan.alias}`: {plan.current or 'unset'} -> `{plan.new}`"]
+            + [f"[yellow]forced past:[/] {why}" for why in plan.forced]
+        )
+    _apply(tgt, plan, ops.execute_switch, done, dry_run, as_json)
 
 
 @app.command("list")
@@ -128,18 +149,31 @@ def history(
 @app.command()
 @friendly_errors
 def delete(
-    alias: str, target: str = TargetOpt, api_key: str = ApiKeyOpt, as_json: bool = JsonOpt
+    alias: str,
+    target: str = TargetOpt,
+    api_key: str = ApiKeyOpt,
+    dry_run: bool = DryRunOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
-    """Delete ALIAS (the collection stays)."""
+    """Delete ALIAS (the collection stays); refused if it moved since the plan."""
     with connect(target, api_key) as tgt:
-        _changes(ops.delete_alias(tgt, alias), as_json)
+        plan = ops.plan_delete(tgt, alias)
+        done = f"[green]deleted[/] `{alias}` (pointed at `{plan.current}`; the collection stays)"
+        _apply(tgt, plan, ops.execute_delete, done, dry_run, as_json)
 
 
 @app.command()
 @friendly_errors
 def rename(
-    old: str, new: str, target: str = TargetOpt, api_key: str = ApiKeyOpt, as_json: bool = JsonOpt
+    old: str,
+    new: str,
+    target: str = TargetOpt,
+    api_key: str = ApiKeyOpt,
+    dry_run: bool = DryRunOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
-    """Rename alias OLD to NEW (same target)."""
+    """Rename alias OLD to NEW (same target); refused if NEW names an alias or collection."""
     with connect(target, api_key) as tgt:
-        _changes(ops.rename_alias(tgt, old, new), as_json)
+        plan = ops.plan_rename(tgt, old, new)
+        done = f"[green]renamed[/] `{old}` -> `{new}` (points at `{plan.collection}`)"
+        _apply(tgt, plan, ops.execute_rename, done, dry_run, as_json)

@@ -13,8 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from crewchief.errors import CrewchiefError
-from crewchief.target import DEFAULT_TARGET, Target, open_target
+from crewchief.target import DEFAULT_TARGET, Target, as_crewchief_error, open_target
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -42,11 +41,14 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except CrewchiefError as exc:
-            err.print(f"[red]error:[/] {exc.message}", highlight=False, markup=True)
-            if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
-            sys.exit(exc.exit_code)
+        except Exception as exc:
+            error = as_crewchief_error(exc)
+            if error is None:
+                raise
+            err.print(f"[red]error:[/] {error.message}", highlight=False, markup=True)
+            if error.hint:
+                err.print(f"[dim]hint:[/] {error.hint}", highlight=False)
+            sys.exit(error.exit_code)
 
     return wrapper  # type: ignore[return-value]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from qdrant_client import models
 
 from crewchief.cli.common import (
     ApiKeyOpt,
@@ -18,6 +19,7 @@ from crewchief.cli.common import (
     print_plan,
     progress_bars,
 )
+from crewchief.errors import InvalidInput
 from crewchief.ops import deploy as ops
 from crewchief.ops.gc import execute_gc, plan_gc
 
@@ -34,7 +36,9 @@ def deploy(
     distance: str = typer.Option(None, "--distance", help="Cosine, Dot, Euclid or Manhattan."),
     hnsw_m: int = typer.Option(None, "--hnsw-m", help="HNSW m for the new version."),
     hnsw_ef: int = typer.Option(None, "--hnsw-ef-construct", help="HNSW ef_construct."),
-    quantization: str = typer.Option(None, "--quantization", help="'scalar' (int8) or 'none'."),
+    quantization: str = typer.Option(
+        None, "--quantization", help="'scalar' (int8), 'binary' or 'none' (default: as source)."
+    ),
     queries: Path = typer.Option(None, "--queries", help="JSONL queries for the quality gates."),
     k: int = typer.Option(10, "--k", help="k for overlap@k and recall@k."),
     min_overlap: float = typer.Option(0.5, "--min-overlap", help="Gate: overlap@k with source."),
@@ -47,11 +51,11 @@ def deploy(
     dry_run: bool = DryRunOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Build a new version beside the live one, check it, switch the alias, clean up."""
-    from qdrant_client import models
+    """Build a new version beside the live one, check it, switch the alias, clean up.
 
+    With --json a failed gate still prints the result (gates measured, switched: false)."""
     changes = ops.ConfigChanges(
-        distance=models.Distance(distance) if distance else None,
+        distance=_distance(distance) if distance else None,
         vector_size=vector_size,
         hnsw_m=hnsw_m,
         hnsw_ef_construct=hnsw_ef,
@@ -63,16 +67,21 @@ def deploy(
             print_plan(plan, as_json)
             return
         with progress_bars(disable=as_json) as progress:
-            result = ops.execute(
-                tgt,
-                plan,
-                batch_size=batch_size,
-                k=k,
-                min_overlap=min_overlap,
-                min_recall=min_recall,
-                wait_timeout=wait_timeout,
-                progress=progress,
-            )
+            try:
+                result = ops.execute(
+                    tgt,
+                    plan,
+                    batch_size=batch_size,
+                    k=k,
+                    min_overlap=min_overlap,
+                    min_recall=min_recall,
+                    wait_timeout=wait_timeout,
+                    progress=progress,
+                )
+            except ops.GateFailed as exc:
+                if as_json and exc.result is not None:
+                    print_json(exc.result.to_json())
+                raise
     if as_json:
         print_json(result.to_json())
         return
@@ -82,6 +91,16 @@ def deploy(
     out.print(f"[green]switched[/] `{alias}` -> `{to}` (was {plan.current or 'unset'})")
     for name in result.deleted:
         out.print(f"deleted old version `{name}`")
+
+
+def _distance(name: str) -> models.Distance:
+    try:
+        return models.Distance(name)
+    except ValueError:
+        raise InvalidInput(
+            f"--distance {name!r} is not a distance",
+            hint=f"Use one of: {', '.join(d.value for d in models.Distance)}",
+        ) from None
 
 
 @friendly_errors

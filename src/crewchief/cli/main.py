@@ -26,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("status")(status.status)
+app.command("metrics")(status.metrics)
 app.add_typer(alias.app, name="alias")
 app.command("deploy")(deploy.deploy)
 app.command("gc")(deploy.gc)

@@ -1,4 +1,4 @@
-"""`crewchief status [COLLECTION]`: health indicators, exit 0 / 1 / 2."""
+"""`crewchief status [COLLECTION]`: health indicators, exit 0 / 1 / 2; `crewchief metrics`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from crewchief.cli.common import (
     out,
     print_json,
 )
+from crewchief.errors import InvalidInput
 from crewchief.ops.health import HealthPolicy, HealthReport, assess, gather
 
 
@@ -55,6 +56,11 @@ def status(
     ),
 ) -> None:
     """Health of every collection and alias.  Exit 0 all green, 1 warnings, 2 critical."""
+    if watch and as_json:
+        raise InvalidInput(
+            "--watch draws a live table; it cannot be combined with --json",
+            hint="For JSON over time, run `crewchief status --json` repeatedly (cron, watch)",
+        )
     policy = HealthPolicy(rpo=timedelta(hours=rpo_hours), max_segments=max_segments)
     with connect(target, api_key) as tgt:
 
@@ -77,3 +83,14 @@ def status(
         else:
             out.print(render(report))
     sys.exit(report.exit_code)
+
+
+@friendly_errors
+def metrics(target: str = TargetOpt, api_key: str = ApiKeyOpt) -> None:
+    """The target's metrics in Prometheus text format (e.g. for a textfile collector).
+
+    A server's own /metrics; for a data directory, the same text `crewchief serve`
+    would render for it, without the server's request counters."""
+    with connect(target, api_key) as tgt:
+        text = tgt.metrics()
+    sys.stdout.write(text)

@@ -29,8 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -38,7 +36,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from crewchief.dashboard import actions, views
-from crewchief.errors import CrewchiefError, InvalidInput
+from crewchief.errors import InvalidInput
+from crewchief.target import as_crewchief_error
 
 if TYPE_CHECKING:
     from crewchief.dashboard.app import Dashboard
@@ -55,22 +54,11 @@ def _error(status: int, message: str, hint: str | None = None) -> JSONResponse:
     return JSONResponse({"status": {"error": message}, "hint": hint}, status_code=status)
 
 
-def _remote_message(exc: UnexpectedResponse) -> str:
-    try:
-        return str(json.loads(exc.content)["status"]["error"])
-    except Exception:
-        return exc.content.decode("utf-8", "replace")[:200] or exc.reason_phrase
-
-
 def error_response(exc: Exception) -> JSONResponse:
     """Any failure as an answer the page can show; a bug is logged with its traceback."""
-    if isinstance(exc, CrewchiefError):
-        return _error(exc.http_status, exc.message, exc.hint)
-    if isinstance(exc, UnexpectedResponse):  # the remote Qdrant said no (401, 403, 404...)
-        status = exc.status_code or 502
-        return _error(status, f"{status}: {_remote_message(exc)}")
-    if isinstance(exc, ResponseHandlingException | httpx.HTTPError):
-        return _error(502, f"The target does not answer: {exc}", "Is the Qdrant server up?")
+    error = as_crewchief_error(exc)
+    if error is not None:
+        return _error(error.http_status, error.message, error.hint)
     log.exception("dashboard: unexpected error")
     return _error(500, f"{type(exc).__name__}: {exc}")
 

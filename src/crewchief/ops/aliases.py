@@ -4,7 +4,9 @@
 unless forced, and records what the alias pointed at when the plan was made;
 `execute_switch` applies it as one atomic batch guarded by that expectation
 (compare-and-set), so a plan made on stale information is refused, not applied.
-Rollback is a new switch (a new history entry), never an erasure.
+Rollback is a new switch (a new history entry), never an erasure.  Deleting and
+renaming an alias are planned the same way (`plan_delete`, `plan_rename`) and
+applied guarded by what their plan saw.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from typing import Any
 from qdrant_client import models
 
 from crewchief.engine.catalog import AliasChange
-from crewchief.errors import AliasNotFound, CollectionNotFound, InvalidInput, Refused
+from crewchief.errors import (
+    AliasNotFound,
+    AlreadyExists,
+    CollectionNotFound,
+    InvalidInput,
+    Refused,
+    validate_name,
+)
 from crewchief.target import Target
 
 _UNSET = object()
@@ -61,8 +70,11 @@ def plan_switch(
             f"Alias `{alias}` points at {current!r}, not {expect!r}: it was moved meanwhile",
             hint=f"Look first: crewchief alias history {alias}",
         )
-    if collection not in target.collection_names():
+    names = target.collection_names()
+    if collection not in names:
         raise CollectionNotFound(collection)
+    if alias in names:
+        raise _hides_collection(alias)
     plan = SwitchPlan(alias=alias, current=current, new=collection)
     info = target.client.get_collection(collection)
     checks = [
@@ -83,6 +95,13 @@ def plan_switch(
         f"{info.points_count} points, status {info.status.value}"
     )
     return plan
+
+
+def _hides_collection(alias: str) -> AlreadyExists:
+    return AlreadyExists(
+        f"Alias `{alias}` would hide the collection of the same name",
+        hint="Pick an alias name that is not a collection name",
+    )
 
 
 def execute_switch(target: Target, plan: SwitchPlan) -> list[AliasChange]:
@@ -112,17 +131,71 @@ def plan_rollback(
     return plan
 
 
-def delete_alias(target: Target, alias: str) -> list[AliasChange]:
+@dataclass
+class DeletePlan:
+    alias: str
+    current: str  # the collection it points at (which stays)
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_delete(target: Target, alias: str) -> DeletePlan:
+    """Check that `alias` exists; the plan remembers where it points."""
     current = target.aliases().get(alias)
     if current is None:
         raise AliasNotFound(alias)
-    return target.update_aliases([delete_op(alias)], expect={alias: current})
-
-
-def rename_alias(target: Target, old: str, new: str) -> list[AliasChange]:
-    if old == new:
-        raise InvalidInput("Old and new alias names are the same", hint="Pick a new name")
-    op = models.RenameAliasOperation(
-        rename_alias=models.RenameAlias(old_alias_name=old, new_alias_name=new)
+    return DeletePlan(
+        alias=alias,
+        current=current,
+        reasons=[f"delete `{alias}` (points at `{current}`); the collection stays"],
     )
-    return target.update_aliases([op])
+
+
+def execute_delete(target: Target, plan: DeletePlan) -> list[AliasChange]:
+    """Refused if the alias was moved since the plan was made."""
+    return target.update_aliases([delete_op(plan.alias)], expect={plan.alias: plan.current})
+
+
+@dataclass
+class RenamePlan:
+    alias: str
+    new: str  # the new alias name
+    collection: str  # where both names point (before and after)
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_rename(target: Target, alias: str, new: str) -> RenamePlan:
+    """Check that `alias` exists and that `new` names no alias or collection yet."""
+    if alias == new:
+        raise InvalidInput("Old and new alias names are the same", hint="Pick a new name")
+    validate_name("alias", new)
+    aliases = target.aliases()
+    if alias not in aliases:
+        raise AliasNotFound(alias)
+    if new in aliases:
+        raise AlreadyExists(
+            f"Alias `{new}` already exists (it points at `{aliases[new]}`)",
+            hint=f"Delete it first (crewchief alias delete {new}) or pick another name",
+        )
+    if new in target.collection_names():
+        raise _hides_collection(new)
+    collection = aliases[alias]
+    return RenamePlan(
+        alias=alias,
+        new=new,
+        collection=collection,
+        reasons=[f"rename `{alias}` -> `{new}` (points at `{collection}`)"],
+    )
+
+
+def execute_rename(target: Target, plan: RenamePlan) -> list[AliasChange]:
+    """One batch, refused if the alias moved or the new name was taken meanwhile."""
+    op = models.RenameAliasOperation(
+        rename_alias=models.RenameAlias(old_alias_name=plan.alias, new_alias_name=plan.new)
+    )
+    return target.update_aliases([op], expect={plan.alias: plan.collection, plan.new: None})

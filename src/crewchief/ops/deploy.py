@@ -4,9 +4,10 @@
     execute()      create -> copy (resumable, optional re-embedding) -> wait until
                    green -> gates -> compare-and-set switch -> keep the last N versions
 
-A failed gate raises `GateFailed` naming the gate and the figures; the alias is
-untouched.  Copying is resumable: points already in NEW are skipped, so running
-the same deploy again after an interruption continues where it stopped.
+A failed gate raises `GateFailed` naming the gate and the figures, with the
+result so far (`switched` false); the alias is untouched.  Copying is
+resumable: points already in NEW are skipped, so running the same deploy again
+after an interruption continues where it stopped.
 """
 
 from __future__ import annotations
@@ -29,7 +30,19 @@ from crewchief.target import Target
 
 
 class GateFailed(Refused):
-    """A deploy gate failed; the alias was not touched."""
+    """A deploy gate failed; the alias was not touched.  `result`: what was measured."""
+
+    result: DeployResult | None = None
+
+
+# --quantization values -> the new collection's quantization config ("none": without)
+QUANTIZATIONS: dict[str, models.QuantizationConfig | None] = {
+    "scalar": models.ScalarQuantization(
+        scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8)
+    ),
+    "binary": models.BinaryQuantization(binary=models.BinaryQuantizationConfig()),
+    "none": None,
+}
 
 
 @dataclass
@@ -40,7 +53,7 @@ class ConfigChanges:
     vector_size: int | None = None  # only with an embed function
     hnsw_m: int | None = None
     hnsw_ef_construct: int | None = None
-    quantization: str | None = None  # "scalar" | "none"
+    quantization: str | None = None  # a key of QUANTIZATIONS; None: as the source
 
 
 @dataclass
@@ -83,6 +96,8 @@ class DeployResult:
     switch: dict[str, Any] | None = None
     gc: dict[str, Any] | None = None
     deleted: list[str] = field(default_factory=list)
+    switched: bool = False
+    switched_at: float | None = None  # epoch seconds, taken as soon as the switch answered
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +141,11 @@ def plan_deploy(
     keep: int = 2,
 ) -> DeployPlan:
     changes = changes or ConfigChanges()
+    if changes.quantization is not None and changes.quantization not in QUANTIZATIONS:
+        raise InvalidInput(
+            f"--quantization {changes.quantization!r} is not supported",
+            hint=f"Use one of: {', '.join(QUANTIZATIONS)} (or leave it out: as the source)",
+        )
     current = target.aliases().get(alias)
     source = source or current
     if source is None:
@@ -194,12 +214,10 @@ def plan_deploy(
 def _create_new(target: Target, plan: DeployPlan) -> None:
     if plan.new_exists:
         return
-    quantization = None
-    if plan.quantization == "scalar":
-        quantization = models.ScalarQuantization(
-            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8)
-        )
     src = target.client.get_collection(plan.source).config
+    quantization = src.quantization_config
+    if plan.quantization is not None:
+        quantization = QUANTIZATIONS[plan.quantization]
     target.client.create_collection(
         plan.new,
         vectors_config=models.VectorParams.model_validate(plan.vectors),
@@ -207,7 +225,7 @@ def _create_new(target: Target, plan: DeployPlan) -> None:
         optimizers_config=models.OptimizersConfigDiff.model_validate(
             src.optimizer_config.model_dump(exclude_none=True)
         ),
-        quantization_config=quantization if plan.quantization else src.quantization_config,
+        quantization_config=quantization,
     )
 
 
@@ -328,21 +346,26 @@ def execute(
     )
     result.copied, result.skipped = stats.copied, stats.skipped
     lap("copy")
-    _wait_green(target, plan.new, wait_timeout, progress)
-    lap("index")
-    result.gates = run_gates(target, plan, embed, queries, k, min_overlap, min_recall)
-    lap("gates")
-    failed = [g for g in result.gates if not g.passed]
-    if failed:
-        detail = "; ".join(
-            f"{g.name} = {g.value:.4g} (needs {g.threshold:.4g}): {g.detail}" for g in failed
-        )
-        raise GateFailed(
-            f"Deploy stopped before the switch, `{plan.alias}` untouched. Failed: {detail}",
-            hint=f"Inspect `{plan.new}`, then re-run the deploy (copying resumes)",
-        )
+    try:
+        _wait_green(target, plan.new, wait_timeout, progress)
+        lap("index")
+        result.gates = run_gates(target, plan, embed, queries, k, min_overlap, min_recall)
+        lap("gates")
+        failed = [g for g in result.gates if not g.passed]
+        if failed:
+            detail = "; ".join(
+                f"{g.name} = {g.value:.4g} (needs {g.threshold:.4g}): {g.detail}" for g in failed
+            )
+            raise GateFailed(
+                f"Deploy stopped before the switch, `{plan.alias}` untouched. Failed: {detail}",
+                hint=f"Inspect `{plan.new}`, then re-run the deploy (copying resumes)",
+            )
+    except GateFailed as exc:
+        exc.result = result
+        raise
     switch: SwitchPlan = plan_switch(target, plan.alias, plan.new, expect=plan.current)
     execute_switch(target, switch)
+    result.switched, result.switched_at = True, time.time()
     result.switch = switch.to_json()
     lap("switch")
     base = parse_version(plan.new)

@@ -207,7 +207,9 @@ def _segments_indicator(c: CollectionFacts, policy: HealthPolicy) -> Indicator:
             f"{c.segments} segments (more than {policy.max_segments}): every search visits each",
             f"Merge them: crewchief optimize {c.name}",
         )
-    return Indicator("segments", c.name, GREEN, f"{c.segments} segments")
+    return Indicator(
+        "segments", c.name, GREEN, f"{c.segments} segment{'' if c.segments == 1 else 's'}"
+    )
 
 
 def _snapshot_indicator(c: CollectionFacts, now: datetime, policy: HealthPolicy) -> Indicator:

@@ -243,8 +243,9 @@ def _value(x: Any) -> str:
     return str(getattr(x, "value", x))
 
 
-def render(state: dict[str, Any], metrics: Metrics, version: str) -> bytes:
-    """The Prometheus text exposition: the state gathered now, then the counters."""
+def render(state: dict[str, Any], metrics: Metrics | None, version: str) -> bytes:
+    """The Prometheus text exposition: the state gathered now, then the server's counters
+    (none without a server: `crewchief metrics` on a data directory)."""
     w = _Writer()
     w.family("app_info", "information about the server", ("name", "version"))
     w.sample(1, "crewchief", version)
@@ -267,7 +268,8 @@ def render(state: dict[str, Any], metrics: Metrics, version: str) -> bytes:
         _render_backups(w, state["backups"])
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(_Families(w.families))
-    return generate_latest(scrape) + generate_latest(metrics.registry)
+    counters = generate_latest(metrics.registry) if metrics is not None else b""
+    return generate_latest(scrape) + counters
 
 
 class _Families(Collector):
