@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 from qdrant_client import QdrantClient, models
 
+from crewchief.core.aliases import create_op
 from crewchief.datasets import embedding_like, movie_payload
-from crewchief.ops.aliases import create_op, execute_switch, plan_switch
+from crewchief.ops.aliases import execute_switch, plan_switch
 from crewchief.ops.deploy import execute, plan_deploy
 from crewchief.target import EmbeddedTarget, RemoteTarget, Target
 

@@ -10,7 +10,8 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 from crewchief import Engine
-from crewchief.engine.catalog import HISTORY, plan_alias_changes
+from crewchief.core.aliases import plan_alias_changes
+from crewchief.engine.catalog import HISTORY
 from crewchief.errors import AliasNotFound, AlreadyExists, CollectionNotFound, InvalidName
 from tests.helpers import fill
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from qdrant_client import models
 
+from crewchief.core.aliases import AliasOp
 from crewchief.engine.builder import FAIL_ENV
-from crewchief.engine.catalog import AliasOp
 from crewchief.errors import (
     AliasNotFound,
     AlreadyExists,

@@ -14,9 +14,9 @@ from qdrant_client import models
 from typer.testing import CliRunner
 
 from crewchief.cli.migrate import migrate
+from crewchief.core.aliases import create_op
 from crewchief.errors import Refused
 from crewchief.ops import migrate as ops
-from crewchief.ops.aliases import create_op
 from crewchief.target import EmbeddedTarget, RemoteTarget, Target
 from tests.helpers import fill
 from tests.server.serverproc import start_server

@@ -23,7 +23,7 @@ from crewchief.cli.common import (
     out,
     print_json,
 )
-from crewchief.engine.catalog import AliasChange
+from crewchief.core.aliases import AliasChange
 from crewchief.ops import aliases as ops
 from crewchief.ops.aliases import SwitchPlan
 from crewchief.target import Target

@@ -10,6 +10,10 @@ An alias batch is journalled first (every line carries the batch's `seq`), then
 the catalog is replaced with `alias_seq = seq`.  A crash between the two leaves
 journal lines with a `seq` the catalog never committed; they are cut off when
 the catalog is next opened, so history and state always agree.
+
+What a batch may do and what it changes are decided by the rules in
+`crewchief.core.aliases` (shared with the targets for remote servers); this
+module makes the result durable.
 """
 
 from __future__ import annotations
@@ -18,149 +22,15 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from qdrant_client import models
-
-from crewchief.errors import (
-    AliasNotFound,
-    AlreadyExists,
-    CollectionNotFound,
-    InvalidInput,
-    Refused,
-    validate_name,
-)
+from crewchief.core.aliases import AliasChange, AliasOp, check_expected, now_iso, plan_alias_changes
+from crewchief.errors import AlreadyExists, CollectionNotFound
 from crewchief.fsutil import append_line, atomic_write_json, fsync_dir
 
 CATALOG = "catalog.json"
 HISTORY = "alias-history.jsonl"
-
-AliasOp = models.CreateAliasOperation | models.DeleteAliasOperation | models.RenameAliasOperation
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True)
-class AliasChange:
-    """One line of alias history."""
-
-    seq: int
-    time: str
-    alias: str
-    old: str | None
-    new: str | None
-    op: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "time": self.time,
-            "alias": self.alias,
-            "old": self.old,
-            "new": self.new,
-            "op": self.op,
-        }
-
-
-def check_expected(current: dict[str, str], expect: dict[str, str | None] | None) -> None:
-    """Compare-and-set guard: refuse unless every alias in `expect` points where expected
-    (None: the alias must not exist)."""
-    for alias, wanted in (expect or {}).items():
-        if current.get(alias) != wanted:
-            raise Refused(
-                f"Alias `{alias}` points at {current.get(alias)!r}, not {wanted!r} as expected: "
-                "it was moved by someone else",
-                hint=f"Look first: crewchief alias history {alias}",
-            )
-
-
-def plan_alias_changes(
-    aliases: dict[str, str], collections: set[str], operations: Sequence[AliasOp]
-) -> tuple[dict[str, str], list[tuple[str, str | None, str | None, str]]]:
-    """Apply `operations` in order to a copy of `aliases`; raise before anything is changed.
-
-    Returns the new alias map and the changes as (alias, old target, new target, op).
-    Like Qdrant, `create` on an existing alias re-points it (and the change is recorded);
-    unlike Qdrant up to 1.19, a failing operation anywhere rejects the whole batch.
-    """
-    if not operations:
-        raise InvalidInput(
-            "No alias operations given", hint="Pass at least one create/delete/rename"
-        )
-    new = dict(aliases)
-    changes: list[tuple[str, str | None, str | None, str]] = []
-    for op in operations:
-        if isinstance(op, models.CreateAliasOperation):
-            alias = validate_name("alias", op.create_alias.alias_name)
-            target = op.create_alias.collection_name
-            if target not in collections:
-                raise CollectionNotFound(target)
-            if alias in collections:
-                raise AlreadyExists(
-                    f"Alias `{alias}` would hide the collection of the same name",
-                    hint="Pick an alias name that is not a collection name",
-                )
-            changes.append((alias, new.get(alias), target, "create"))
-            new[alias] = target
-        elif isinstance(op, models.DeleteAliasOperation):
-            alias = op.delete_alias.alias_name
-            if alias not in new:
-                raise AliasNotFound(alias)
-            changes.append((alias, new.pop(alias), None, "delete"))
-        elif isinstance(op, models.RenameAliasOperation):
-            old_name = op.rename_alias.old_alias_name
-            new_name = validate_name("alias", op.rename_alias.new_alias_name)
-            if old_name not in new:
-                raise AliasNotFound(old_name)
-            if new_name in collections:
-                raise AlreadyExists(
-                    f"Alias `{new_name}` would hide the collection of the same name",
-                    hint="Pick an alias name that is not a collection name",
-                )
-            if new_name in new and new_name != old_name:
-                raise AlreadyExists(
-                    f"Alias `{new_name}` already exists",
-                    hint=f"Delete it first, or re-point it: crewchief alias set {new_name} ...",
-                )
-            target = new.pop(old_name)
-            changes.append((old_name, target, None, "rename"))
-            changes.append((new_name, None, target, "rename"))
-            new[new_name] = target
-        else:
-            raise InvalidInput(
-                f"Unknown alias operation {type(op).__name__}",
-                hint="Use create_alias, delete_alias or rename_alias",
-            )
-    return new, _net_changes(changes)
-
-
-def _net_changes(
-    changes: list[tuple[str, str | None, str | None, str]],
-) -> list[tuple[str, str | None, str | None, str]]:
-    """One change per alias: where it pointed before the batch and where after.
-
-    A delete followed by a create of the same alias (the usual switch) is one
-    `switch`; a change that ends where it started is dropped.
-    """
-    first: dict[str, tuple[str | None, str]] = {}
-    last: dict[str, str | None] = {}
-    for alias, old, new_target, op in changes:
-        first.setdefault(alias, (old, op))
-        last[alias] = new_target
-    out = []
-    for alias, (old, op) in first.items():
-        new_target = last[alias]
-        if old == new_target:
-            continue
-        if op != "rename":
-            op = "create" if old is None else "delete" if new_target is None else "switch"
-        out.append((alias, old, new_target, op))
-    return out
 
 
 class Catalog:

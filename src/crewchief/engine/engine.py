@@ -36,8 +36,9 @@ import qdrant_edge as edge
 from qdrant_client import models
 from qdrant_client.http import models as rest
 
+from crewchief.core.aliases import AliasChange, AliasOp, now_iso
 from crewchief.engine import snapshots
-from crewchief.engine.catalog import AliasChange, AliasOp, Catalog, now_iso
+from crewchief.engine.catalog import Catalog
 from crewchief.engine.collection import Collection
 from crewchief.engine.config import build_config, edge_config
 from crewchief.engine.convert_filter import (

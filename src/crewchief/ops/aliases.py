@@ -7,6 +7,9 @@ unless forced, and records what the alias pointed at when the plan was made;
 Rollback is a new switch (a new history entry), never an erasure.  Deleting and
 renaming an alias are planned the same way (`plan_delete`, `plan_rename`) and
 applied guarded by what their plan saw.
+
+The name rules and the compare-and-set check are those of `crewchief.core.aliases`,
+the same the engine applies to a batch, so a plan refuses what the target would.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ from typing import Any
 
 from qdrant_client import models
 
-from crewchief.engine.catalog import AliasChange
-from crewchief.errors import (
-    AliasNotFound,
-    AlreadyExists,
-    CollectionNotFound,
-    InvalidInput,
-    Refused,
-    validate_name,
+from crewchief.core.aliases import (
+    AliasChange,
+    AliasOp,
+    check_create,
+    check_expected,
+    check_rename,
+    create_op,
+    delete_op,
+    rename_op,
 )
+from crewchief.errors import AliasNotFound, InvalidInput, Refused
 from crewchief.target import Target
 
 _UNSET = object()
@@ -46,16 +51,6 @@ class SwitchPlan:
         return asdict(self)
 
 
-def create_op(alias: str, collection: str) -> models.CreateAliasOperation:
-    return models.CreateAliasOperation(
-        create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
-    )
-
-
-def delete_op(alias: str) -> models.DeleteAliasOperation:
-    return models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
-
-
 def plan_switch(
     target: Target,
     alias: str,
@@ -64,17 +59,11 @@ def plan_switch(
     force: bool = False,
 ) -> SwitchPlan:
     """Check that `alias` may point at `collection`; raise `Refused` with the reason if not."""
-    current = target.aliases().get(alias)
-    if expect is not _UNSET and expect != current:
-        raise Refused(
-            f"Alias `{alias}` points at {current!r}, not {expect!r}: it was moved meanwhile",
-            hint=f"Look first: crewchief alias history {alias}",
-        )
-    names = target.collection_names()
-    if collection not in names:
-        raise CollectionNotFound(collection)
-    if alias in names:
-        raise _hides_collection(alias)
+    aliases = target.aliases()
+    current = aliases.get(alias)
+    if expect is None or isinstance(expect, str):  # not _UNSET: compare-and-set
+        check_expected(aliases, {alias: expect})
+    check_create(target.collection_names(), alias, collection)
     plan = SwitchPlan(alias=alias, current=current, new=collection)
     info = target.client.get_collection(collection)
     checks = [
@@ -97,18 +86,11 @@ def plan_switch(
     return plan
 
 
-def _hides_collection(alias: str) -> AlreadyExists:
-    return AlreadyExists(
-        f"Alias `{alias}` would hide the collection of the same name",
-        hint="Pick an alias name that is not a collection name",
-    )
-
-
 def execute_switch(target: Target, plan: SwitchPlan) -> list[AliasChange]:
     """One atomic batch, compare-and-set against what the plan saw."""
     if plan.changes_nothing:
         return []
-    ops: list[Any] = [delete_op(plan.alias)] if plan.current else []
+    ops: list[AliasOp] = [delete_op(plan.alias)] if plan.current else []
     ops.append(create_op(plan.alias, plan.new))
     return target.update_aliases(ops, expect={plan.alias: plan.current})
 
@@ -173,17 +155,8 @@ def plan_rename(target: Target, alias: str, new: str) -> RenamePlan:
     """Check that `alias` exists and that `new` names no alias or collection yet."""
     if alias == new:
         raise InvalidInput("Old and new alias names are the same", hint="Pick a new name")
-    validate_name("alias", new)
     aliases = target.aliases()
-    if alias not in aliases:
-        raise AliasNotFound(alias)
-    if new in aliases:
-        raise AlreadyExists(
-            f"Alias `{new}` already exists (it points at `{aliases[new]}`)",
-            hint=f"Delete it first (crewchief alias delete {new}) or pick another name",
-        )
-    if new in target.collection_names():
-        raise _hides_collection(new)
+    check_rename(aliases, target.collection_names(), alias, new)
     collection = aliases[alias]
     return RenamePlan(
         alias=alias,
@@ -195,7 +168,6 @@ def plan_rename(target: Target, alias: str, new: str) -> RenamePlan:
 
 def execute_rename(target: Target, plan: RenamePlan) -> list[AliasChange]:
     """One batch, refused if the alias moved or the new name was taken meanwhile."""
-    op = models.RenameAliasOperation(
-        rename_alias=models.RenameAlias(old_alias_name=plan.alias, new_alias_name=plan.new)
+    return target.update_aliases(
+        [rename_op(plan.alias, plan.new)], expect={plan.alias: plan.collection, plan.new: None}
     )
-    return target.update_aliases([op], expect={plan.alias: plan.collection, plan.new: None})

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from qdrant_client import models
 
+from crewchief.core.aliases import create_op
 from crewchief.errors import AlreadyExists, CollectionNotFound, InvalidInput, Refused
-from crewchief.ops.aliases import create_op
 from crewchief.ops.copy import Progress, copy_points
 from crewchief.target import Target
 
