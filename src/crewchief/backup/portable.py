@@ -27,14 +27,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from qdrant_client import models
 
-from crewchief.errors import EngineFailure, InvalidInput, SnapshotCorrupt
-from crewchief.fsutil import atomic_write_json, sha256_file
-from crewchief.ops.migrate import (
+from crewchief.core.collection_config import (
     config_json,
     ensure_collection,
     ensure_payload_indexes,
     payload_schema_json,
 )
+from crewchief.errors import EngineFailure, InvalidInput, SnapshotCorrupt
+from crewchief.fsutil import atomic_write_json, sha256_file
 
 FORMAT = "crewchief-portable-1"
 MANIFEST = "collection.json"
