@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 import qdrant_edge as edge
 from qdrant_client import models
 
+from crewchief.core.indexing import over_indexing_threshold, unindexed_vectors
 from crewchief.engine.config import edge_config, vector_sizes
 from crewchief.errors import EngineFailure
 from crewchief.fsutil import atomic_write_bytes, remove_tree, sparse_copy
@@ -216,9 +217,11 @@ class Collection:
         threshold_kb = self.config.optimizer_config.indexing_threshold
         if not threshold_kb:
             return False
-        unindexed = max(0, points * len(self.sizes) - indexed)
+        unindexed = unindexed_vectors(points, len(self.sizes), indexed)
         dim = sum(self.sizes.values()) / len(self.sizes)
-        return unindexed > self._unindexed_floor and unindexed * dim * 4 / 1024 >= threshold_kb
+        return unindexed > self._unindexed_floor and over_indexing_threshold(
+            unindexed, dim, threshold_kb
+        )
 
     def _vacuum_due(self, points: int) -> bool:
         """More dead point versions than Qdrant's vacuum optimizer allows.  Dead versions

@@ -18,6 +18,7 @@ from typing import Any
 from qdrant_client import models
 
 from crewchief.backup.state import BackupState, job_failing
+from crewchief.core.indexing import over_indexing_threshold, unindexed_vectors
 from crewchief.ops.versions import families
 from crewchief.target import Target
 
@@ -178,9 +179,8 @@ def _status_indicator(c: CollectionFacts) -> Indicator:
 
 def _indexing_indicator(c: CollectionFacts) -> Indicator:
     total = c.points * c.vectors_per_point
-    unindexed = max(0, total - c.indexed)
-    kb = unindexed * c.dim * 4 / 1024
-    if c.indexing_threshold_kb and kb >= c.indexing_threshold_kb:
+    unindexed = unindexed_vectors(c.points, c.vectors_per_point, c.indexed)
+    if over_indexing_threshold(unindexed, c.dim, c.indexing_threshold_kb):
         share = unindexed / total if total else 0.0
         return Indicator(
             "indexing",
