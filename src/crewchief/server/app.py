@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crewchief.dashboard import Dashboard
+from crewchief.engine import Engine
 from crewchief.errors import CrewchiefError
 from crewchief.server import (
     routes_collections,
@@ -82,14 +83,14 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    engine: Any,
+    engine: Engine,
     api_key: str | None = None,
     read_only_api_key: str | None = None,
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     repo_url: str | None = None,
 ) -> Starlette:
-    """A Qdrant-compatible REST app serving `engine` (a `crewchief.Engine`), with the
+    """A Qdrant-compatible REST app serving `engine`, with the
     dashboard at /dashboard (`repo_url`: the backup repository its backups page shows)."""
     # imported here: the dashboard's key rules build on crewchief.server.auth
     from crewchief.dashboard.auth import DashboardKeyMiddleware
