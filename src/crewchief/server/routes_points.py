@@ -207,8 +207,6 @@ async def create_index(request: Request) -> Response:
 
 async def delete_index(request: Request) -> Response:
     options = _update_options(request)
-    if not hasattr(engine_of(request), "delete_payload_index"):
-        raise ApiError(400, "Deleting a payload index is not supported by this engine")
     field = request.path_params["field_name"]
     result = await call(
         engine_of(request).delete_payload_index, _collection(request), field_name=field, **options
