@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crewchief.dashboard import Dashboard
+from crewchief.dashboard.auth import DashboardKeys
 from crewchief.engine import Engine
 from crewchief.errors import CrewchiefError
 from crewchief.server import (
@@ -33,6 +34,7 @@ from crewchief.server import (
     routes_service,
     routes_snapshots,
 )
+from crewchief.server.auth import ApiKeyMiddleware
 from crewchief.server.dispatch import drain
 from crewchief.server.envelope import ApiError, error
 from crewchief.server.metrics import Metrics, MetricsMiddleware
@@ -92,9 +94,6 @@ def create_app(
 ) -> Starlette:
     """A Qdrant-compatible REST app serving `engine`, with the
     dashboard at /dashboard (`repo_url`: the backup repository its backups page shows)."""
-    # imported here: the dashboard's key rules build on crewchief.server.auth
-    from crewchief.dashboard.auth import DashboardKeyMiddleware
-
     metrics = Metrics()
     background: set[asyncio.Task[Any]] = set()
     dashboard = Dashboard(EmbeddedTarget.around(engine), repo_url=repo_url)
@@ -116,9 +115,7 @@ def create_app(
         ],
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(
-                DashboardKeyMiddleware, api_key=api_key, read_only_api_key=read_only_api_key
-            ),
+            Middleware(ApiKeyMiddleware, keys=DashboardKeys(api_key, read_only_api_key)),
         ],
         exception_handlers={
             ApiError: _api_error,
