@@ -13,8 +13,8 @@ import httpx
 from croniter import croniter
 from qdrant_client import QdrantClient
 
-from crewchief.dashboard.auth import DashboardKeyMiddleware
-from crewchief.server.auth import NO_KEY, READ_ONLY
+from crewchief.core.keys import NO_KEY, READ_ONLY
+from crewchief.dashboard.auth import DashboardKeys
 from tests.dashboard.conftest import (
     NIGHTLY,
     V1,
@@ -185,7 +185,7 @@ def test_backups_page_shows_repository_and_schedule(read_only: httpx.Client) -> 
 
 
 def test_key_rules_for_dashboard_paths() -> None:
-    rules = DashboardKeyMiddleware(app=None, api_key="full", read_only_api_key="ro")  # type: ignore[arg-type]
+    rules = DashboardKeys(api_key="full", read_only_api_key="ro")
     assert rules.check("GET", "/dashboard/", None) is None
     assert rules.check("GET", "/dashboard/static/js/app.js", None) is None
     assert rules.check("GET", "/dashboard/static/../api/overview", None) == (401, NO_KEY)

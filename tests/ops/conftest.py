@@ -24,17 +24,3 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         yield tgt
         tgt.close()
         server.stop()
-
-
-@pytest.fixture(params=["embedded", "served"])
-def spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """What an operator passes to --target: a data directory, or `crewchief serve`'s URL.
-    (Open it with `crewchief.target.open_target(spec)` to set things up; close it before
-    running a command on a directory, which the command opens itself.)"""
-    if request.param == "embedded":
-        EmbeddedTarget(tmp_path / "data").close()
-        yield str(tmp_path / "data")
-    else:
-        server = start_server(tmp_path / "data")
-        yield server.url
-        server.stop()

@@ -27,8 +27,9 @@ from qdrant_client import models
 from qdrant_client.http.exceptions import UnexpectedResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from crewchief.core import keys as key_rules
 from crewchief.dashboard import auth as dashboard_auth
-from crewchief.server import auth
+from crewchief.server import auth as server_auth
 from crewchief.server.app import create_app
 from tests.server.conftest import FULL_KEY, READ_ONLY_KEY, qdrant
 from tests.server.data import points
@@ -344,7 +345,7 @@ KEY_NAMES = {"api_key", "read_only_api_key", "presented", "expected", "token", "
 
 def test_keys_are_compared_in_constant_time() -> None:
     """hmac.compare_digest, and no `==`/`!=`/`in` anywhere a key is compared."""
-    tree = ast.parse(inspect.getsource(auth))
+    tree = ast.parse(inspect.getsource(key_rules))
     calls_ = [ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)]
     assert "hmac.compare_digest" in calls_
     matches = next(
@@ -358,9 +359,10 @@ def test_keys_are_compared_in_constant_time() -> None:
         names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
         names |= {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
         assert not (risky and names & KEY_NAMES), ast.unparse(node)
-    # and the dashboard's rules add no comparison of their own
-    assert "compare_digest" not in inspect.getsource(dashboard_auth)
-    assert "api_key ==" not in inspect.getsource(dashboard_auth)
+    # and neither the dashboard's rules nor the server's middleware add a comparison
+    for module in (dashboard_auth, server_auth):
+        assert "compare_digest" not in inspect.getsource(module)
+        assert "api_key ==" not in inspect.getsource(module)
 
 
 def _pending_stdout(server: ServerProcess) -> str:

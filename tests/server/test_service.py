@@ -121,9 +121,25 @@ def test_metrics_report_a_failed_index_build(tmp_path: Path) -> None:
     assert sample(families, "collection_running_optimizations", collection="broken") == 0
 
 
-def test_telemetry_parses_as_qdrant_model(http: httpx.Client) -> None:
+def telemetry(http: httpx.Client) -> models.TelemetryData:
     r = http.get("/telemetry")
     assert r.status_code == 200
-    data = models.TelemetryData.model_validate(r.json()["result"])
-    assert data.collections.number_of_collections >= 0
+    return models.TelemetryData.model_validate(r.json()["result"])
+
+
+def test_telemetry_parses_as_qdrant_model(
+    http: httpx.Client, client: QdrantClient, name: str
+) -> None:
+    """It counts the collections the server has now: one more after a create, one fewer after."""
+    before = telemetry(http).collections.number_of_collections
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT)
+    )
+    try:
+        data = telemetry(http)
+        assert data.collections.number_of_collections == len(client.get_collections().collections)
+        assert data.collections.number_of_collections == before + 1
+    finally:
+        client.delete_collection(name)
+    assert telemetry(http).collections.number_of_collections == before
     assert data.app is not None and data.app.name == "crewchief"

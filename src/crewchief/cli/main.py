@@ -5,7 +5,8 @@ Exit codes (stable; see docs/cli.md):
     2   critical (status)        64  invalid input
     65  corrupt snapshot or data 66  not found
     69  refused by a safety net  70  engine failure
-    73  already exists           75  data directory in use by another process
+    73  already exists           74  backup storage failed (I/O)
+    75  data directory in use by another process
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from crewchief import __version__
 from crewchief.cli import alias, backup, deploy, migrate, snapshot, status
 from crewchief.cli.common import friendly_errors, out
 from crewchief.cli.dashboard import dashboard as dashboard_cmd
+from crewchief.cli.serve import serve
 
 app = typer.Typer(
     name="crewchief",
@@ -57,15 +59,7 @@ def demo(
     run_demo(data, n=points, say=lambda line: out.print(line, highlight=False))
 
 
-def _register_serve() -> None:
-    try:
-        from crewchief.cli.serve import serve
-    except ImportError:  # pragma: no cover - the server package is optional at import time
-        return
-    app.command("serve")(friendly_errors(serve))
-
-
-_register_serve()
+app.command("serve")(friendly_errors(serve))
 
 
 if __name__ == "__main__":

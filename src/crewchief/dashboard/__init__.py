@@ -3,8 +3,8 @@
 Served by `crewchief serve` at `/dashboard` (over its engine) and by
 `crewchief dashboard --target URL` (over a remote Qdrant).  Everything it
 shows and does goes through the ops layer and a `Target`; see docs/dashboard.md.
-`crewchief.dashboard.auth` (the key rules) is imported by the server, not here:
-it builds on `crewchief.server`, which imports this package.
+Its key rules (`crewchief.dashboard.auth`) build on `crewchief.core.keys`; the
+server applies them.  Nothing in this package imports `crewchief.server`.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crewchief.dashboard import Dashboard
+from crewchief.dashboard.auth import DashboardKeys
+from crewchief.engine import Engine
 from crewchief.errors import CrewchiefError
 from crewchief.server import (
     routes_collections,
@@ -32,6 +34,7 @@ from crewchief.server import (
     routes_service,
     routes_snapshots,
 )
+from crewchief.server.auth import ApiKeyMiddleware
 from crewchief.server.dispatch import drain
 from crewchief.server.envelope import ApiError, error
 from crewchief.server.metrics import Metrics, MetricsMiddleware
@@ -82,18 +85,15 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    engine: Any,
+    engine: Engine,
     api_key: str | None = None,
     read_only_api_key: str | None = None,
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     repo_url: str | None = None,
 ) -> Starlette:
-    """A Qdrant-compatible REST app serving `engine` (a `crewchief.Engine`), with the
+    """A Qdrant-compatible REST app serving `engine`, with the
     dashboard at /dashboard (`repo_url`: the backup repository its backups page shows)."""
-    # imported here: the dashboard's key rules build on crewchief.server.auth
-    from crewchief.dashboard.auth import DashboardKeyMiddleware
-
     metrics = Metrics()
     background: set[asyncio.Task[Any]] = set()
     dashboard = Dashboard(EmbeddedTarget.around(engine), repo_url=repo_url)
@@ -115,9 +115,7 @@ def create_app(
         ],
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(
-                DashboardKeyMiddleware, api_key=api_key, read_only_api_key=read_only_api_key
-            ),
+            Middleware(ApiKeyMiddleware, keys=DashboardKeys(api_key, read_only_api_key)),
         ],
         exception_handlers={
             ApiError: _api_error,

@@ -1,105 +1,35 @@
-"""API keys the way Qdrant checks them.
+"""The server's API-key middleware: `crewchief.core.keys` rules, Qdrant's error format.
 
-A key arrives in the `api-key` header or as `Authorization: Bearer <key>`.
-With no key configured every request passes.  Otherwise:
+    Middleware(ApiKeyMiddleware, keys=DashboardKeys(api_key, read_only_api_key))
 
-- `/`, `/healthz`, `/livez`, `/readyz` need no key (probes, version check);
-- the full key may do everything;
-- the read-only key may read: any GET/HEAD, and the POSTs that only read
-  points (retrieve, scroll, count, query, search, recommend, discover, facet);
-- no key answers 401, a wrong key 401, a read-only key on a write 403,
-  each in Qdrant's error format.
-
-Keys are compared with `hmac.compare_digest`, against both keys every time.
+Every HTTP request is judged by `keys.check` (which key it presents, from the
+`api-key` header or a bearer token); a refusal answers 401 or 403 with Qdrant's
+error body before the request reaches a route.  The rules themselves (public
+paths, what the read-only key may do, constant-time comparison) live in
+`crewchief.core.keys`, so the dashboard can extend them without importing the
+server.
 """
 
 from __future__ import annotations
 
-import hmac
-import re
-
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crewchief.core.keys import ApiKeys, presented_key
 from crewchief.server.envelope import error_body
-
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/livez", "/readyz"})
-
-_READ_POST = re.compile(
-    r"^/collections/[^/]+/("
-    r"points"
-    r"|points/(scroll|count|query|query/batch|query/groups)"
-    r"|points/search(/batch|/groups|/matrix/pairs|/matrix/offsets)?"
-    r"|points/recommend(/batch|/groups)?"
-    r"|points/discover(/batch)?"
-    r"|facet"
-    r")$"
-)
-
-NO_KEY = "Must provide an API key or an Authorization bearer token"
-BAD_KEY = "Invalid API key or JWT"
-READ_ONLY = "Forbidden: the read-only API key cannot perform this write operation"
-
-
-def is_read_only_request(method: str, path: str) -> bool:
-    """True when the read-only key may make this request."""
-    if method in ("GET", "HEAD"):
-        return True
-    return method == "POST" and _READ_POST.match(path) is not None
-
-
-def presented_key(scope: Scope) -> str | None:
-    api_key = None
-    bearer = None
-    for name, value in scope.get("headers", []):
-        if name == b"api-key":
-            api_key = value.decode("latin-1")
-        elif name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                bearer = token.strip()
-    return api_key if api_key is not None else bearer
-
-
-def _matches(presented: str, expected: str | None) -> bool:
-    if not expected:
-        return False
-    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
 
 
 class ApiKeyMiddleware:
-    def __init__(
-        self, app: ASGIApp, api_key: str | None = None, read_only_api_key: str | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, keys: ApiKeys) -> None:
         self.app = app
-        self.api_key = api_key or None
-        self.read_only_api_key = read_only_api_key or None
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.api_key or self.read_only_api_key)
-
-    def check(self, method: str, path: str, presented: str | None) -> tuple[int, str] | None:
-        """None when allowed, else the (status, message) to refuse with."""
-        if not self.enabled or path in PUBLIC_PATHS:
-            return None
-        if presented is None:
-            return 401, NO_KEY
-        full = _matches(presented, self.api_key)
-        read_only = _matches(presented, self.read_only_api_key)
-        if full:
-            return None
-        if not read_only:
-            return 401, BAD_KEY
-        if is_read_only_request(method, path):
-            return None
-        return 403, READ_ONLY
+        self.keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self.check(scope["method"], scope["path"], presented_key(scope))
+        presented = presented_key(scope.get("headers", []))
+        refusal = self.keys.check(scope["method"], scope["path"], presented)
         if refusal is None:
             await self.app(scope, receive, send)
             return

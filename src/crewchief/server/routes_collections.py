@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crewchief.server.dispatch import call, drop_none
+from crewchief.server.dispatch import call, drop_none, engine_of
 from crewchief.server.envelope import ok, parse_body, query_int
 
 # CreateCollection body field -> QdrantClient.create_collection keyword
@@ -27,12 +27,12 @@ def create_collection_kwargs(body: models.CreateCollection) -> dict[str, Any]:
 
 
 async def list_collections(request: Request) -> Response:
-    return ok(request, await call(request, "get_collections"))
+    return ok(request, await call(engine_of(request).get_collections))
 
 
 async def get_collection(request: Request) -> Response:
     name = request.path_params["collection_name"]
-    return ok(request, await call(request, "get_collection", name))
+    return ok(request, await call(engine_of(request).get_collection, name))
 
 
 async def create_collection(request: Request) -> Response:
@@ -41,18 +41,21 @@ async def create_collection(request: Request) -> Response:
     body = await parse_body(request, models.CreateCollection, required=False)
     kwargs = create_collection_kwargs(body) if body is not None else {}
     kwargs.update(drop_none(timeout=timeout))
-    return ok(request, await call(request, "create_collection", name, **kwargs))
+    return ok(request, await call(engine_of(request).create_collection, name, **kwargs))
 
 
 async def delete_collection(request: Request) -> Response:
     name = request.path_params["collection_name"]
     timeout = query_int(request, "timeout")
-    return ok(request, await call(request, "delete_collection", name, **drop_none(timeout=timeout)))
+    return ok(
+        request,
+        await call(engine_of(request).delete_collection, name, **drop_none(timeout=timeout)),
+    )
 
 
 async def collection_exists(request: Request) -> Response:
     name = request.path_params["collection_name"]
-    exists = await call(request, "collection_exists", name)
+    exists = await call(engine_of(request).collection_exists, name)
     return ok(request, models.CollectionExistence(exists=bool(exists)))
 
 
@@ -61,8 +64,7 @@ async def update_aliases(request: Request) -> Response:
     body: models.ChangeAliasesOperation = await parse_body(request, models.ChangeAliasesOperation)
     # one engine call: every client sees all of these actions or none of them
     result = await call(
-        request,
-        "update_collection_aliases",
+        engine_of(request).update_collection_aliases,
         change_aliases_operations=body.actions,
         **drop_none(timeout=timeout),
     )
@@ -70,12 +72,12 @@ async def update_aliases(request: Request) -> Response:
 
 
 async def list_aliases(request: Request) -> Response:
-    return ok(request, await call(request, "get_aliases"))
+    return ok(request, await call(engine_of(request).get_aliases))
 
 
 async def collection_aliases(request: Request) -> Response:
     name = request.path_params["collection_name"]
-    return ok(request, await call(request, "get_collection_aliases", name))
+    return ok(request, await call(engine_of(request).get_collection_aliases, name))
 
 
 routes = [

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crewchief.server.dispatch import call
+from crewchief.server.dispatch import call, engine_of
 from crewchief.server.envelope import ok, parse_body
 
 
@@ -38,19 +38,19 @@ class ConditionalAliasChange(models.ChangeAliasesOperation):
 
 async def alias_history(request: Request) -> Response:
     alias = request.query_params.get("alias") or None
-    changes = await call(request, "alias_history", alias)
+    changes = await call(engine_of(request).alias_history, alias)
     return ok(request, [asdict(c) for c in changes])
 
 
 async def change_aliases(request: Request) -> Response:
     body: ConditionalAliasChange = await parse_body(request, ConditionalAliasChange)
-    changes = await call(request, "change_aliases", body.actions, body.expect)
+    changes = await call(engine_of(request).change_aliases, body.actions, body.expect)
     return ok(request, [asdict(c) for c in changes])
 
 
 async def optimize(request: Request) -> Response:
     name = request.path_params["collection_name"]
-    return ok(request, await call(request, "optimize", name, wait=False))
+    return ok(request, await call(engine_of(request).optimize, name, wait=False))
 
 
 routes = [

@@ -6,6 +6,11 @@ Updates answer like Qdrant: 200 with an UpdateResult whose status is
 `completed` with `wait=true` and `acknowledged` without it (Qdrant's REST
 default).  Either way the engine has applied the update and written it to
 its WAL before answering, which is more than `acknowledged` promises.
+
+Each route calls a typed `Engine` method (see dispatch.py).  Two arguments carry
+a `type: ignore`: Qdrant's schema types a point id as int, str or UUID, and
+`Engine.retrieve(ids=...)` and `Engine.scroll(offset=...)` are annotated
+`int | str` although they take UUIDs too (`edge_point_id` converts them).
 """
 
 from __future__ import annotations
@@ -66,8 +71,7 @@ async def upsert_points(request: Request) -> Response:
     points = body.points if isinstance(body, models.PointsList) else body.batch
     extra = drop_none(update_filter=body.update_filter, update_mode=body.update_mode)
     result = await call(
-        request,
-        "upsert",
+        engine_of(request).upsert,
         _collection(request),
         points=points,
         **extra,
@@ -81,10 +85,9 @@ async def retrieve_points(request: Request) -> Response:
     options = _read_options(request)
     body: models.PointRequest = await parse_body(request, models.PointRequest)
     records = await call(
-        request,
-        "retrieve",
+        engine_of(request).retrieve,
         _collection(request),
-        ids=body.ids,
+        ids=body.ids,  # type: ignore[arg-type]  # UUIDs too: see the module docstring
         with_payload=True if body.with_payload is None else body.with_payload,
         with_vectors=False if body.with_vector is None else body.with_vector,
         **_shard(body.shard_key),
@@ -97,8 +100,7 @@ async def get_point(request: Request) -> Response:
     options = _read_options(request)
     point_id = parse_point_id(request.path_params["id"])
     records = await call(
-        request,
-        "retrieve",
+        engine_of(request).retrieve,
         _collection(request),
         ids=[point_id],
         with_payload=True,
@@ -113,7 +115,9 @@ async def get_point(request: Request) -> Response:
 async def delete_points(request: Request) -> Response:
     options = _update_options(request)
     body = await parse_body(request, models.PointsSelector)
-    result = await call(request, "delete", _collection(request), points_selector=body, **options)
+    result = await call(
+        engine_of(request).delete, _collection(request), points_selector=body, **options
+    )
     return _updated(request, options, result)
 
 
@@ -122,12 +126,11 @@ async def scroll_points(request: Request) -> Response:
     body = await parse_body(request, models.ScrollRequest, required=False)
     body = body or models.ScrollRequest()
     points, next_offset = await call(
-        request,
-        "scroll",
+        engine_of(request).scroll,
         _collection(request),
         scroll_filter=body.filter,
         limit=10 if body.limit is None else body.limit,
-        offset=body.offset,
+        offset=body.offset,  # type: ignore[arg-type]  # UUIDs too
         with_payload=True if body.with_payload is None else body.with_payload,
         with_vectors=False if body.with_vector is None else body.with_vector,
         **drop_none(order_by=body.order_by),
@@ -142,8 +145,7 @@ async def count_points(request: Request) -> Response:
     body = await parse_body(request, models.CountRequest, required=False)
     body = body or models.CountRequest()
     result = await call(
-        request,
-        "count",
+        engine_of(request).count,
         _collection(request),
         count_filter=body.filter,
         exact=True if body.exact is None else body.exact,
@@ -175,7 +177,7 @@ async def query_points(request: Request) -> Response:
     options = _read_options(request)
     body = await parse_body(request, models.QueryRequest, required=False)
     kwargs = query_kwargs(body or models.QueryRequest())
-    result = await call(request, "query_points", _collection(request), **kwargs, **options)
+    result = await call(engine_of(request).query_points, _collection(request), **kwargs, **options)
     return ok(request, result)
 
 
@@ -194,8 +196,7 @@ async def create_index(request: Request) -> Response:
     options = _update_options(request)
     body: models.CreateFieldIndex = await parse_body(request, models.CreateFieldIndex)
     result = await call(
-        request,
-        "create_payload_index",
+        engine_of(request).create_payload_index,
         _collection(request),
         field_name=body.field_name,
         field_schema=body.field_schema,
@@ -206,11 +207,9 @@ async def create_index(request: Request) -> Response:
 
 async def delete_index(request: Request) -> Response:
     options = _update_options(request)
-    if not hasattr(engine_of(request), "delete_payload_index"):
-        raise ApiError(400, "Deleting a payload index is not supported by this engine")
     field = request.path_params["field_name"]
     result = await call(
-        request, "delete_payload_index", _collection(request), field_name=field, **options
+        engine_of(request).delete_payload_index, _collection(request), field_name=field, **options
     )
     return _updated(request, options, result)
 

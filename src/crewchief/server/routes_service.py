@@ -67,7 +67,7 @@ async def metrics(request: Request) -> Response:
 
 
 async def telemetry(request: Request) -> Response:
-    collections = await call(request, "get_collections")
+    collections = await call(engine_of(request).get_collections)
     data = models.TelemetryData(
         id=INSTANCE_ID,
         app=models.AppBuildTelemetry(name="crewchief", version=VERSION, startup=STARTED),

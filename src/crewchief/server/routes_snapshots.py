@@ -64,7 +64,7 @@ async def create_snapshot(request: Request) -> Response:
 
 
 async def list_snapshots(request: Request) -> Response:
-    return ok(request, await call(request, "list_snapshots", _collection(request)))
+    return ok(request, await call(engine_of(request).list_snapshots, _collection(request)))
 
 
 async def delete_snapshot(request: Request) -> Response:
@@ -72,12 +72,12 @@ async def delete_snapshot(request: Request) -> Response:
     if not _wait(request):
         spawn(request, "snapshot delete", engine.delete_snapshot, _collection(request), name)
         return accepted(request)
-    return ok(request, await call(request, "delete_snapshot", _collection(request), name))
+    return ok(request, await call(engine.delete_snapshot, _collection(request), name))
 
 
 async def download_snapshot_file(request: Request) -> Response:
     name = request.path_params["snapshot_name"]
-    path = await call(request, "snapshot_file", _collection(request), name)
+    path = await call(engine_of(request).snapshot_file, _collection(request), name)
     return FileResponse(path, media_type="application/octet-stream", filename=name)
 
 
@@ -105,7 +105,7 @@ async def recover_snapshot(request: Request) -> Response:
     body: models.SnapshotRecover = await parse_body(request, models.SnapshotRecover)
     location, cleanup = body.location, None
     if location.startswith(("http://", "https://")):
-        upload_dir = await call(request, "upload_dir")
+        upload_dir = await call(engine_of(request).upload_dir)
         cleanup = await download_snapshot(
             location, upload_dir, request.app.state.max_upload_bytes, body.api_key
         )
@@ -132,7 +132,7 @@ async def upload_snapshot(request: Request) -> Response:
     _wait(request)  # validate query parameters before reading the body
     query_enum(request, "priority", models.SnapshotPriority)  # one replica: ignored
     checksum = query_str(request, "checksum")
-    upload_dir = await call(request, "upload_dir")
+    upload_dir = await call(engine_of(request).upload_dir)
     path = await receive_snapshot_part(request, upload_dir, request.app.state.max_upload_bytes)
     return await _recover(request, collection, str(path), checksum, path)
 
@@ -146,7 +146,7 @@ async def create_full_snapshot(request: Request) -> Response:
 
 
 async def list_full_snapshots(request: Request) -> Response:
-    return ok(request, await call(request, "list_full_snapshots"))
+    return ok(request, await call(engine_of(request).list_full_snapshots))
 
 
 async def delete_full_snapshot(request: Request) -> Response:
@@ -154,12 +154,12 @@ async def delete_full_snapshot(request: Request) -> Response:
     if not _wait(request):
         spawn(request, "full snapshot delete", engine.delete_full_snapshot, name)
         return accepted(request)
-    return ok(request, await call(request, "delete_full_snapshot", name))
+    return ok(request, await call(engine.delete_full_snapshot, name))
 
 
 async def download_full_snapshot_file(request: Request) -> Response:
     name = request.path_params["snapshot_name"]
-    path = await call(request, "full_snapshot_file", name)
+    path = await call(engine_of(request).full_snapshot_file, name)
     return FileResponse(path, media_type="application/octet-stream", filename=name)
 
 

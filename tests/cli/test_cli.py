@@ -17,8 +17,8 @@ from crewchief import Engine
 from crewchief.engine.builder import FAIL_ENV
 from crewchief.ops import aliases
 from crewchief.target import HISTORY_COLLECTION, RemoteTarget
+from tests.cli.clirun import cli
 from tests.helpers import fill
-from tests.ops.clirun import cli
 from tests.ops.promtext import labels, parse
 from tests.server.serverproc import start_server
 

@@ -2,7 +2,7 @@
 
 The commands run in this process (typer's runner: the same code path as the console
 script, minus the interpreter start-up that makes ~70 subprocesses take minutes);
-tests/ops/test_cli.py runs the console script itself for exit codes and stderr."""
+tests/cli/test_cli.py runs the console script itself for exit codes and stderr."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from crewchief.cli.main import app
 from crewchief.target import open_target
+from tests.cli.clirun import TARGET_ENV
 from tests.helpers import fill
-from tests.ops.clirun import TARGET_ENV
 from tests.ops.promtext import labels, parse
 
 
