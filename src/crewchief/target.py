@@ -33,6 +33,7 @@ import httpx
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
+from crewchief.core.client import QdrantAPI
 from crewchief.engine.catalog import (
     AliasChange,
     AliasOp,
@@ -61,7 +62,7 @@ class Target(ABC):
     kind: str
     native_kind: str  # the kind of snapshot file it makes and recovers
     location: str
-    client: Any
+    client: QdrantAPI
 
     def collection_names(self) -> list[str]:
         """User collections (crewchief's own bookkeeping collections left out)."""
