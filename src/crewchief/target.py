@@ -34,6 +34,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from crewchief.core.client import QdrantAPI
+from crewchief.core.metrics import collect_engine_state, render_engine_state
 from crewchief.engine.catalog import (
     AliasChange,
     AliasOp,
@@ -174,9 +175,8 @@ class EmbeddedTarget(Target):
     def metrics(self) -> str:
         """What `crewchief serve` renders from its engine, without its request counters."""
         from crewchief import __version__
-        from crewchief.server.metrics import collect_engine_state, render
 
-        return render(collect_engine_state(self.engine), None, __version__).decode()
+        return render_engine_state(collect_engine_state(self.engine), __version__)
 
 
 class RemoteTarget(Target):
