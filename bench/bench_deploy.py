@@ -29,7 +29,7 @@ from crewchief.core.aliases import create_op
 from crewchief.datasets import embedding_like, movie_payload
 from crewchief.ops.aliases import execute_switch, plan_switch
 from crewchief.ops.deploy import execute, plan_deploy
-from crewchief.target import EmbeddedTarget, RemoteTarget, Target
+from crewchief.target import EmbeddedTarget, ServeTarget, Target
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "server"))
 import benchlib  # noqa: E402  (this folder, on sys.path when run as a script)
@@ -222,7 +222,7 @@ def main() -> None:
         print("crewchief serve target ...", flush=True)
         server = start_server(tmp / "served")
         try:
-            with RemoteTarget(server.url) as target:
+            with ServeTarget(server.url) as target:
                 res["served"] = bench_target(target, data, args.batch)
                 print(f"  {args.switches} alias switches under load ...", flush=True)
                 res["switch_served"] = switches_under_load(target, server.url, queries, args)

@@ -243,13 +243,13 @@ def test_metrics_report_backups_of_the_configured_repository(tmp_path: Path) -> 
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
-    from crewchief.target import RemoteTarget
+    from crewchief.target import ServeTarget
     from tests.server.serverproc import start_server
 
     repo_url = str(tmp_path / "repo")
     server = start_server(tmp_path / "data", "--repo", repo_url)
     try:
-        target = RemoteTarget(server.url)
+        target = ServeTarget(server.url)
         fill(target.client, "c", n=30, dim=4)
         repo = Repository.open(repo_url, create=True)
         manifest = create_backup(target, repo, ["c"])

@@ -15,7 +15,7 @@ from crewchief.backup.policy import Policy
 from crewchief.backup.repository import Repository, object_key
 from crewchief.errors import InvalidInput
 from crewchief.ops import aliases
-from crewchief.target import EmbeddedTarget, RemoteTarget, Target
+from crewchief.target import EmbeddedTarget, ServeTarget, Target
 from tests.helpers import fill
 from tests.server.serverproc import start_server
 
@@ -70,7 +70,7 @@ def test_embedded_to_served_through_qdrant_client(
     manifest = create_backup(source, repo, ["shop_v1"])
     server = start_server(tmp_path / "served")
     try:
-        dest = RemoteTarget(server.url)
+        dest = ServeTarget(server.url)
         restored = restore_backup(repo, manifest["id"], dest, with_aliases=True, fmt=fmt)
         assert restored == {"shop_v1": "shop_v1"}
         same_data(source, "shop_v1", dest, "shop_v1")
@@ -83,7 +83,7 @@ def test_embedded_to_served_through_qdrant_client(
 def test_served_to_embedded(repo: Repository, tmp_path: Path) -> None:
     server = start_server(tmp_path / "served")
     try:
-        src = RemoteTarget(server.url)
+        src = ServeTarget(server.url)
         fill(src.client, "shop_v1", n=600, dim=16, seed=3)
         manifest = create_backup(src, repo)
         with EmbeddedTarget(tmp_path / "elsewhere") as dest:

@@ -23,7 +23,7 @@ from crewchief.backup.portable import (
     read_manifest,
 )
 from crewchief.errors import AlreadyExists, SnapshotCorrupt
-from crewchief.target import EmbeddedTarget, RemoteTarget, Target
+from crewchief.target import EmbeddedTarget, ServeTarget, Target
 from tests.helpers import fill
 from tests.server.serverproc import start_server
 
@@ -39,7 +39,7 @@ def open_kind(kind: str, data: Path) -> Iterator[Target]:
         return
     server = start_server(data)
     try:
-        with RemoteTarget(server.url) as tgt:
+        with ServeTarget(server.url) as tgt:
             yield tgt
     finally:
         server.stop()

@@ -16,7 +16,7 @@ import pytest
 from crewchief import Engine
 from crewchief.engine.builder import FAIL_ENV
 from crewchief.ops import aliases
-from crewchief.target import HISTORY_COLLECTION, RemoteTarget
+from crewchief.target import HISTORY_COLLECTION, QdrantTarget, ServeTarget
 from tests.cli.clirun import cli
 from tests.helpers import fill
 from tests.ops.promtext import labels, parse
@@ -49,7 +49,7 @@ def test_status_exit_codes_follow_the_worst_indicator(tmp_path: Path) -> None:
 def test_status_is_critical_when_an_index_build_failed(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", env={FAIL_ENV: "injected failure"})
     try:
-        target = RemoteTarget(server.url)
+        target = ServeTarget(server.url)
         fill(target.client, "app_v1", n=20, dim=4)
         target.client.create_snapshot("app_v1")
         target.optimize("app_v1")
@@ -69,7 +69,7 @@ def test_status_is_critical_when_an_index_build_failed(tmp_path: Path) -> None:
 def test_commands_use_the_server_that_owns_the_directory(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data")
     try:
-        client = RemoteTarget(server.url)
+        client = ServeTarget(server.url)
         fill(client.client, "app_v1", n=10, dim=4)
         fill(client.client, "app_v2", n=10, dim=4)
         client.close()
@@ -97,8 +97,7 @@ def test_history_for_a_plain_qdrant_server_lives_in_a_collection(tmp_path: Path)
     """A real Qdrant server keeps no alias history: crewchief keeps it in a collection there."""
     server = start_server(tmp_path / "data")
     try:
-        target = RemoteTarget(server.url)
-        target.is_crewchief = False  # behave exactly as against a real Qdrant server
+        target = QdrantTarget(server.url)  # behave exactly as against a real Qdrant server
         fill(target.client, "app_v1", n=10, dim=4)
         fill(target.client, "app_v2", n=10, dim=4)
         aliases.execute_switch(target, aliases.plan_switch(target, "prod", "app_v1"))
@@ -109,8 +108,7 @@ def test_history_for_a_plain_qdrant_server_lives_in_a_collection(tmp_path: Path)
             (None, "app_v1"),
             ("app_v1", "app_v2"),
         ]
-        other = RemoteTarget(server.url)  # another operator sees the same history
-        other.is_crewchief = False
+        other = QdrantTarget(server.url)  # another operator sees the same history
         assert len(other.alias_history("prod")) == 2
         target.close()
         other.close()
@@ -151,7 +149,7 @@ def test_a_correct_api_key_by_option_or_environment(tmp_path: Path) -> None:
     key = "a-key-for-the-cli"
     server = start_server(tmp_path / "data", env={"CREWCHIEF_API_KEY": key})
     try:
-        with RemoteTarget(server.url, api_key=key) as target:
+        with ServeTarget(server.url, api_key=key) as target:
             fill(target.client, "app_v1", n=5, dim=4)
             target.update_aliases([aliases.create_op("prod", "app_v1")])
         url = server.url
@@ -188,7 +186,7 @@ def test_a_target_that_does_not_answer_is_one_line_and_a_code() -> None:
 def test_status_watch_refreshes_until_interrupted(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data")
     try:
-        with RemoteTarget(server.url) as target:
+        with ServeTarget(server.url) as target:
             fill(target.client, "app_v1", n=20, dim=4)
             target.client.create_snapshot("app_v1")
 

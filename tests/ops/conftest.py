@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crewchief.target import EmbeddedTarget, RemoteTarget, Target
+from crewchief.target import EmbeddedTarget, ServeTarget, Target
 from tests.server.serverproc import start_server
 
 
@@ -20,7 +20,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         tgt.close()
     else:
         server = start_server(tmp_path / "data")
-        tgt = RemoteTarget(server.url)
+        tgt = ServeTarget(server.url)
         yield tgt
         tgt.close()
         server.stop()

@@ -20,7 +20,7 @@ from crewchief.errors import (
     Refused,
 )
 from crewchief.ops import aliases as ops
-from crewchief.target import EmbeddedTarget, RemoteTarget, Target
+from crewchief.target import EmbeddedTarget, ServeTarget, Target
 from tests.helpers import fill
 from tests.server.serverproc import start_server
 
@@ -142,7 +142,7 @@ def test_stale_delete_and_rename_plans_are_refused(versions: Target) -> None:
 
 def _another_connection(t: Target) -> Target:
     """A second client of the same target (an embedded engine opens only once)."""
-    return RemoteTarget(t.location) if isinstance(t, RemoteTarget) else t
+    return ServeTarget(t.location) if isinstance(t, ServeTarget) else t
 
 
 def _race(writers: list[Target], alias: str, seen: str, to: list[str]) -> dict[str, str]:
@@ -201,7 +201,7 @@ def red(
         t: Target = EmbeddedTarget(tmp_path / "data")
     else:
         server = start_server(tmp_path / "data", env={FAIL_ENV: "injected failure"})
-        t = RemoteTarget(server.url)
+        t = ServeTarget(server.url)
     try:
         fill(t.client, "app_ok", n=20, dim=4)
         fill(t.client, "app_red", n=20, dim=4)

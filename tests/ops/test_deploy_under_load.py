@@ -16,7 +16,7 @@ from qdrant_client import models
 
 from crewchief.datasets import embedding_like
 from crewchief.ops import aliases, deploy
-from crewchief.target import RemoteTarget, Target
+from crewchief.target import ServeTarget, Target
 from tests.server.serverproc import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def label(target: Target, collection: str, version: str) -> None:
 
 def test_zero_failed_queries_and_every_later_query_sees_the_new_version(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data")
-    target = RemoteTarget(server.url)
+    target = ServeTarget(server.url)
     clients: list[subprocess.Popen[bytes]] = []
     try:
         target.client.create_collection(

@@ -17,7 +17,7 @@ from crewchief.cli.migrate import migrate
 from crewchief.core.aliases import create_op
 from crewchief.errors import Refused
 from crewchief.ops import migrate as ops
-from crewchief.target import EmbeddedTarget, RemoteTarget, Target
+from crewchief.target import EmbeddedTarget, ServeTarget, Target
 from tests.helpers import fill
 from tests.server.serverproc import start_server
 
@@ -38,7 +38,7 @@ def top(tgt: Target, name: str) -> list[tuple[Any, float]]:
 def test_migrate_with_aliases_from_embedded_to_served(tmp_path: Path) -> None:
     server = start_server(tmp_path / "served")
     try:
-        with EmbeddedTarget(tmp_path / "src") as src, RemoteTarget(server.url) as dst:
+        with EmbeddedTarget(tmp_path / "src") as src, ServeTarget(server.url) as dst:
             make_source(src)
             fill(dst.client, "elsewhere", n=5, dim=8)
             dst.update_aliases([create_op("prod", "elsewhere")])
@@ -86,7 +86,7 @@ def test_migrate_resumes_after_an_interruption(tmp_path: Path) -> None:
 
     server = start_server(tmp_path / "served")
     try:
-        with RemoteTarget(server.url) as src, EmbeddedTarget(tmp_path / "dst") as dst:
+        with ServeTarget(server.url) as src, EmbeddedTarget(tmp_path / "dst") as dst:
             make_source(src)
             plan = ops.plan_migrate(src, dst, ["app_v2"], with_aliases=True)
             with pytest.raises(Interrupted):

@@ -21,6 +21,7 @@ from qdrant_client import models
 
 from crewchief.backup.portable import export_collection, import_collection
 from crewchief.backup.repository import FileEntry, Repository, UploadStats, new_backup_id
+from crewchief.core.client import QdrantAPI, created
 from crewchief.errors import CollectionNotFound, InvalidInput
 from crewchief.fsutil import sha256_file, staging_dir
 from crewchief.target import Target
@@ -30,13 +31,15 @@ PROBES = 5
 PROBE_K = 10
 
 
-def _probes(client: Any, name: str, vectors_config: Any) -> list[dict[str, Any]]:
+def _probes(client: QdrantAPI, name: str, vectors_config: Any) -> list[dict[str, Any]]:
     """A few exact queries and their answers, to replay after a restore."""
     if not isinstance(vectors_config, models.VectorParams):
         return []  # named vectors: probes would need a `using`; counts still verify
     page, _ = client.scroll(name, limit=PROBES, with_payload=False, with_vectors=True)
     probes = []
     for p in page:
+        if not isinstance(p.vector, list):
+            continue  # not returned by a server (unnamed vectors come back as lists)
         found = client.query_points(
             name,
             query=p.vector,
@@ -51,7 +54,7 @@ def _probes(client: Any, name: str, vectors_config: Any) -> list[dict[str, Any]]
 def _native(
     target: Target, name: str, repo: Repository, work: Path, stats: UploadStats
 ) -> dict[str, Any]:
-    snap = target.client.create_snapshot(name)
+    snap = created(target.client.create_snapshot(name), name)
     try:
         local = target.download_snapshot(name, snap.name, work / snap.name)
         entry = repo.store_file(local, snap.name, stats)

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from qdrant_client import models
 
+from crewchief.core.client import QdrantAPI
 from crewchief.core.collection_config import (
     config_json,
     ensure_collection,
@@ -189,7 +190,7 @@ class _PartWriter:
         self.tmp.unlink(missing_ok=True)
 
 
-def _pages(client: Any, name: str, part_size: int) -> Iterator[list[models.Record]]:
+def _pages(client: QdrantAPI, name: str, part_size: int) -> Iterator[list[models.Record]]:
     """Scroll in id order, in pages that never straddle two parts (so row groups and
     parts fall at the same points every time)."""
     offset, in_part, last = None, 0, None
@@ -213,7 +214,7 @@ def _pages(client: Any, name: str, part_size: int) -> Iterator[list[models.Recor
 
 
 def export_collection(
-    client: Any,
+    client: QdrantAPI,
     name: str,
     out_dir: Path,
     part_size: int = 10_000,
@@ -308,7 +309,7 @@ def _open_part(src_dir: Path, manifest: PortableManifest, part: str) -> pq.Parqu
 
 
 def import_collection(
-    client: Any,
+    client: QdrantAPI,
     src_dir: Path,
     as_name: str | None = None,
     batch_size: int = 512,

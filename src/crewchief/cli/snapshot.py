@@ -16,6 +16,7 @@ from crewchief.cli.common import (
     out,
     print_json,
 )
+from crewchief.core.client import created
 
 app = typer.Typer(help="Collection snapshots: create, list, download, restore, delete.")
 
@@ -27,7 +28,7 @@ def create(
 ) -> None:
     """Snapshot COLLECTION (one file with a SHA-256 checksum)."""
     with connect(target, api_key) as tgt:
-        snap = tgt.client.create_snapshot(collection)
+        snap = created(tgt.client.create_snapshot(collection), collection)
     if as_json:
         print_json(snap.model_dump(mode="json"))
     else:

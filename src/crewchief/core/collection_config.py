@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from qdrant_client import models
 
+from crewchief.core.client import QdrantAPI
 from crewchief.errors import AlreadyExists, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -116,7 +117,7 @@ def vectors_signature(config: dict[str, Any]) -> dict[str, tuple[int, str]]:
     return {n: (int(p["size"]), str(p["distance"])) for n, p in named.items()}
 
 
-def check_fits(client: Any, name: str, config: dict[str, Any]) -> None:
+def check_fits(client: QdrantAPI, name: str, config: dict[str, Any]) -> None:
     """An existing collection is resumed only if its vectors fit (same names, sizes and
     distances); anything else would mix two different collections."""
     have = vectors_signature(config_json(client.get_collection(name).config))
@@ -127,7 +128,7 @@ def check_fits(client: Any, name: str, config: dict[str, Any]) -> None:
         )
 
 
-def ensure_collection(client: Any, name: str, config: dict[str, Any]) -> bool:
+def ensure_collection(client: QdrantAPI, name: str, config: dict[str, Any]) -> bool:
     """Create `name` configured like `config` unless it exists; True if created."""
     if client.collection_exists(name):
         check_fits(client, name, config)
@@ -136,7 +137,7 @@ def ensure_collection(client: Any, name: str, config: dict[str, Any]) -> bool:
     return True
 
 
-def ensure_payload_indexes(client: Any, name: str, schema: dict[str, Any]) -> list[str]:
+def ensure_payload_indexes(client: QdrantAPI, name: str, schema: dict[str, Any]) -> list[str]:
     """Create the payload indexes of `schema` that `name` lacks; return their fields."""
     have = client.get_collection(name).payload_schema or {}
     created = []

@@ -14,6 +14,7 @@ from typing import Any
 
 from qdrant_client import models
 
+from crewchief.core.client import created
 from crewchief.errors import InvalidInput, Refused
 from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_rollback, plan_switch
 from crewchief.target import Target
@@ -67,7 +68,7 @@ def _force(body: dict[str, Any]) -> bool:
 
 
 def create_snapshot(target: Target, collection: str) -> dict[str, Any]:
-    snap = target.client.create_snapshot(collection)
+    snap = created(target.client.create_snapshot(collection), collection)
     result: dict[str, Any] = snap.model_dump(mode="json")
     return result
 
@@ -101,10 +102,10 @@ def _random_point(target: Target, collection: str, using: str | None) -> tuple[A
     if not page:
         raise InvalidInput(f"`{collection}` is empty: there is no point to take a vector from")
     point = random.choice(page)
-    vector = point.vector
+    vector: object = point.vector
     if isinstance(vector, dict):
         vector = vector.get(using or "")
-    if not isinstance(vector, list):
+    if not isinstance(vector, list) or not all(isinstance(x, int | float) for x in vector):
         raise InvalidInput("That point has no dense vector to search with")
     return point.id, [float(x) for x in vector]
 

@@ -384,7 +384,7 @@ class Engine:
     def retrieve(
         self,
         collection_name: str,
-        ids: Sequence[int | str],
+        ids: Sequence[models.ExtendedPointId],
         with_payload: Any = True,
         with_vectors: bool | Sequence[str] = False,
         **kwargs: Any,
@@ -401,7 +401,7 @@ class Engine:
         scroll_filter: models.Filter | None = None,
         limit: int = 10,
         order_by: Any = None,
-        offset: int | str | None = None,
+        offset: models.ExtendedPointId | None = None,
         with_payload: Any = True,
         with_vectors: bool | Sequence[str] = False,
         **kwargs: Any,

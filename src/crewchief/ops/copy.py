@@ -14,6 +14,7 @@ from typing import Any
 
 from qdrant_client import models
 
+from crewchief.core.client import QdrantAPI
 from crewchief.errors import InvalidInput
 
 EmbedFn = Callable[[list[dict[str, Any]]], list[list[float]]]
@@ -27,9 +28,9 @@ class CopyStats:
 
 
 def copy_points(
-    src: Any,
+    src: QdrantAPI,
     src_name: str,
-    dst: Any,
+    dst: QdrantAPI,
     dst_name: str,
     embed: EmbedFn | None = None,
     batch_size: int = 256,

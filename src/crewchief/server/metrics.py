@@ -1,39 +1,41 @@
 """`/metrics` in Prometheus text format (prometheus_client), and the counters behind it.
 
-Names follow Qdrant's own `/metrics` where Qdrant has them (`collections_total`,
-`collection_points`, `collection_vectors`, `collection_running_optimizations`,
-`snapshot_created_total`, `rest_responses_total`,
-`rest_responses_duration_seconds`); what Qdrant lacks is prefixed `crewchief_`
-(collection status, optimizer state, indexed vectors, alias targets, last
-snapshot time, and with a backup repository its backups, verifications and jobs).
+The collections' part is `crewchief.core.metrics` (shared with `crewchief metrics`
+on a data directory); this module adds what only a server has, under Qdrant's
+names where Qdrant has them (`snapshot_created_total`, `rest_responses_total`,
+`rest_responses_duration_seconds`), and with a backup repository its backups,
+verifications and jobs (prefixed `crewchief_`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
     disable_created_metrics,
-    generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crewchief.backup.repository import Repository
 from crewchief.backup.state import BackupState, job_failing, read_backup_state
-from crewchief.errors import CrewchiefError, NotFound
+from crewchief.core.client import QdrantAPI
+from crewchief.core.metrics import (
+    EngineState,
+    FamilyWriter,
+    collect_engine_state,
+    exposition,
+    write_engine_state,
+)
+from crewchief.errors import CrewchiefError
 
 disable_created_metrics()  # no `_created` series: Qdrant has none either
 
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-STATUSES = ("green", "yellow", "grey", "red")
 
 
 class Metrics:
@@ -99,65 +101,28 @@ class MetricsMiddleware:
 # -- rendering --------------------------------------------------------------
 
 
-class _Writer:
-    """Gauge families built at scrape time from the engine's state."""
+@dataclass
+class ServerState:
+    """What a scrape reads: the engine's state and, when the server was given a backup
+    repository, that repository's (None: it could not be read)."""
 
-    def __init__(self) -> None:
-        self.families: list[GaugeMetricFamily] = []
-
-    def family(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
-        self.families.append(GaugeMetricFamily(name, help_text, labels=list(labels)))
-
-    def sample(self, value: float, *labels: object) -> None:
-        self.families[-1].add_metric([str(v) for v in labels], value)
+    engine: EngineState
+    repo_url: str | None = None
+    backups: BackupState | None = None
 
 
-def _vector_names(info: Any) -> list[str]:
-    vectors = info.config.params.vectors
-    if isinstance(vectors, dict):
-        return sorted(vectors)
-    return [""] if vectors is not None else []
-
-
-def _snapshot_time(snapshot: Any) -> float | None:
-    raw = getattr(snapshot, "creation_time", None)
-    if not raw:
-        return None
-    try:
-        when = datetime.fromisoformat(str(raw))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
-
-
-def collect_engine_state(engine: Any, repo_url: str | None = None) -> dict[str, Any]:
-    """Everything /metrics needs from the engine, and from the backup repository when
-    the server was given one (runs in the thread pool)."""
-    infos: dict[str, Any] = {}
-    last_snapshot: dict[str, float] = {}
-    for description in engine.get_collections().collections:
-        name = description.name
-        try:
-            infos[name] = engine.get_collection(name)
-            times = [_snapshot_time(s) for s in engine.list_snapshots(name)]
-        except NotFound:
-            continue  # deleted while we looked
-        known = [t for t in times if t is not None]
-        if known:
-            last_snapshot[name] = max(known)
-    aliases = [(a.alias_name, a.collection_name) for a in engine.get_aliases().aliases]
-    state: dict[str, Any] = {"infos": infos, "aliases": aliases, "last_snapshot": last_snapshot}
+def collect_server_state(engine: QdrantAPI, repo_url: str | None = None) -> ServerState:
+    """Everything /metrics needs (runs in the thread pool)."""
+    state = ServerState(collect_engine_state(engine), repo_url)
     if repo_url:
         try:
-            state["backups"] = read_backup_state(Repository.open(repo_url))
+            state.backups = read_backup_state(Repository.open(repo_url))
         except CrewchiefError:
-            state["backups"] = None  # reported as crewchief_backup_repository_up 0
+            state.backups = None  # reported as crewchief_backup_repository_up 0
     return state
 
 
-def _render_backups(w: _Writer, backups: BackupState | None) -> None:
+def _render_backups(w: FamilyWriter, backups: BackupState | None) -> None:
     w.family("crewchief_backup_repository_up", "1 if the backup repository was readable")
     w.sample(0 if backups is None else 1)
     if backups is None:
@@ -198,83 +163,10 @@ def _render_backups(w: _Writer, backups: BackupState | None) -> None:
         w.sample(int(job_failing(record) is not None), job)
 
 
-def _render_collections(w: _Writer, infos: dict[str, Any]) -> None:
-    w.family("collections_total", "number of collections")
-    w.sample(len(infos))
-    w.family("collection_points", "number of points in the collection", ("collection",))
-    for name, info in infos.items():
-        w.sample(info.points_count or 0, name)
-    w.family("collection_vectors", "number of vectors by vector name", ("collection", "vector"))
-    for name, info in infos.items():
-        for vector in _vector_names(info):
-            w.sample(info.points_count or 0, name, vector)
-    w.family(
-        "crewchief_collection_indexed_vectors",
-        "vectors in the HNSW index (the rest are searched by brute force)",
-        ("collection",),
-    )
-    for name, info in infos.items():
-        w.sample(info.indexed_vectors_count or 0, name)
-    w.family(
-        "collection_running_optimizations",
-        "1 while an index build runs (status yellow), else 0: one build at a time per collection",
-        ("collection",),
-    )
-    for name, info in infos.items():
-        w.sample(1 if _value(info.status) == "yellow" else 0, name)
-    w.family(
-        "crewchief_collection_status",
-        "1 for the collection's current status",
-        ("collection", "status"),
-    )
-    for name, info in infos.items():
-        for status in STATUSES:
-            w.sample(int(status == _value(info.status)), name, status)
-    w.family(
-        "crewchief_collection_optimizer_ok",
-        "1 when the optimizer reports ok, 0 when the last index build or the load failed",
-        ("collection",),
-    )
-    for name, info in infos.items():
-        w.sample(int(_value(info.optimizer_status) == "ok"), name)
-
-
-def _value(x: Any) -> str:
-    return str(getattr(x, "value", x))
-
-
-def render(state: dict[str, Any], metrics: Metrics | None, version: str) -> bytes:
-    """The Prometheus text exposition: the state gathered now, then the server's counters
-    (none without a server: `crewchief metrics` on a data directory)."""
-    w = _Writer()
-    w.family("app_info", "information about the server", ("name", "version"))
-    w.sample(1, "crewchief", version)
-    _render_collections(w, state["infos"])
-    w.family(
-        "crewchief_alias_target",
-        "1 for each alias and the collection it names",
-        ("alias", "collection"),
-    )
-    for alias, collection in sorted(state["aliases"]):
-        w.sample(1, alias, collection)
-    w.family(
-        "crewchief_last_snapshot_timestamp_seconds",
-        "creation time of the newest snapshot",
-        ("collection",),
-    )
-    for name, when in sorted(state["last_snapshot"].items()):
-        w.sample(when, name)
-    if "backups" in state:
-        _render_backups(w, state["backups"])
-    scrape = CollectorRegistry(auto_describe=False)
-    scrape.register(_Families(w.families))
-    counters = generate_latest(metrics.registry) if metrics is not None else b""
-    return generate_latest(scrape) + counters
-
-
-class _Families(Collector):
-    def __init__(self, families: list[GaugeMetricFamily]) -> None:
-        self.families = families
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield from self.families
+def render(state: ServerState, metrics: Metrics, version: str) -> bytes:
+    """The Prometheus text exposition: the state gathered now, then the server's counters."""
+    w = FamilyWriter()
+    write_engine_state(w, state.engine, version)
+    if state.repo_url:
+        _render_backups(w, state.backups)
+    return exposition(w.families, metrics.registry)

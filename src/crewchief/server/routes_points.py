@@ -87,7 +87,7 @@ async def retrieve_points(request: Request) -> Response:
     records = await call(
         engine_of(request).retrieve,
         _collection(request),
-        ids=body.ids,  # type: ignore[arg-type]  # UUIDs too: see the module docstring
+        ids=body.ids,
         with_payload=True if body.with_payload is None else body.with_payload,
         with_vectors=False if body.with_vector is None else body.with_vector,
         **_shard(body.shard_key),
@@ -130,7 +130,7 @@ async def scroll_points(request: Request) -> Response:
         _collection(request),
         scroll_filter=body.filter,
         limit=10 if body.limit is None else body.limit,
-        offset=body.offset,  # type: ignore[arg-type]  # UUIDs too
+        offset=body.offset,
         with_payload=True if body.with_payload is None else body.with_payload,
         with_vectors=False if body.with_vector is None else body.with_vector,
         **drop_none(order_by=body.order_by),

@@ -22,7 +22,7 @@ from starlette.routing import Route
 import crewchief
 from crewchief.server.dispatch import call, engine_of
 from crewchief.server.envelope import ok
-from crewchief.server.metrics import collect_engine_state, render
+from crewchief.server.metrics import collect_server_state, render
 
 TITLE = "crewchief (qdrant-compatible)"
 
@@ -61,7 +61,7 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     repo_url = getattr(request.app.state, "repo_url", None)
-    state = await run_in_threadpool(collect_engine_state, engine_of(request), repo_url)
+    state = await run_in_threadpool(collect_server_state, engine_of(request), repo_url)
     text = render(state, request.app.state.metrics, crewchief.__version__)
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 
