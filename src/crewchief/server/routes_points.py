@@ -7,10 +7,7 @@ Updates answer like Qdrant: 200 with an UpdateResult whose status is
 default).  Either way the engine has applied the update and written it to
 its WAL before answering, which is more than `acknowledged` promises.
 
-Each route calls a typed `Engine` method (see dispatch.py).  Two arguments carry
-a `type: ignore`: Qdrant's schema types a point id as int, str or UUID, and
-`Engine.retrieve(ids=...)` and `Engine.scroll(offset=...)` are annotated
-`int | str` although they take UUIDs too (`edge_point_id` converts them).
+Each route calls a typed `Engine` method (see dispatch.py), so mypy checks every call.
 """
 
 from __future__ import annotations
