@@ -27,6 +27,7 @@ from qdrant_client import models
 from qdrant_client.http.exceptions import UnexpectedResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from crewchief import Engine
 from crewchief.core import keys as key_rules
 from crewchief.dashboard import auth as dashboard_auth
 from crewchief.server import auth as server_auth
@@ -254,8 +255,9 @@ def served_routes(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, s
     return served
 
 
-def test_the_matrix_covers_every_route() -> None:
-    app = create_app(engine=None)
+def test_the_matrix_covers_every_route(tmp_path: Path) -> None:
+    with Engine(tmp_path / "data") as engine:
+        app = create_app(engine=engine)
     covered = {(c.method, c.route) for c in calls(defaultdict(lambda: "x"))}
     assert served_routes(app.routes) == covered
 
