@@ -40,24 +40,13 @@ from crewchief.engine import snapshots
 from crewchief.engine.catalog import AliasChange, AliasOp, Catalog, now_iso
 from crewchief.engine.collection import Collection
 from crewchief.engine.config import build_config, edge_config
-from crewchief.engine.convert_filter import (
-    check_payload_key,
-    client_payload_schema,
-    client_point_id,
-    edge_field_index_schema,
-    edge_filter,
-    edge_point_id,
-    edge_values,
-    edge_with_payload,
-)
+from crewchief.engine.convert.filters import edge_filter
+from crewchief.engine.convert.ids import client_point_id, edge_point_id, point_ids
+from crewchief.engine.convert.index_schema import client_payload_schema, edge_field_index_schema
+from crewchief.engine.convert.payload import check_payload_key, edge_with_payload
+from crewchief.engine.convert.points import client_record, client_scored, edge_points, query_vector
+from crewchief.engine.convert.values import edge_values
 from crewchief.engine.lock import DataDirLock
-from crewchief.engine.points import (
-    client_record,
-    client_scored,
-    edge_points,
-    point_ids,
-    query_vector,
-)
 from crewchief.errors import (
     CollectionNotFound,
     InvalidInput,
