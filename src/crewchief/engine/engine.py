@@ -647,10 +647,7 @@ class Engine:
                 self.catalog.add_collection(name, {})  # raises: alias of that name
             dir_id = uuid.uuid4().hex
             root = self.path / "collections" / dir_id
-            root.mkdir(parents=True)
-            shard_dir.rename(root / "gen-000001")
-            (root / "CURRENT").write_text("gen-000001")
-            col = Collection.open(name, root, config)
+            col = Collection.install(name, root, config, shard_dir)
             if col.load_error:
                 remove_tree(root)
                 raise SnapshotCorrupt(
