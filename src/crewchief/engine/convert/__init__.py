@@ -9,5 +9,5 @@
 
 No I/O here, and no collection state beyond the vector sizes the caller passes in.
 New parts of Qdrant's data model get a module of their own beside these (e.g. facet
-or group results), and `Engine` assembles them into requests.
+or group results), and the request builders in `engine/requests.py` assemble them.
 """
