@@ -4,7 +4,7 @@ The archive format (tar layout, checksum sidecar, partial file then rename, safe
 extraction) is snapshots.py's; this module decides where snapshots live, what goes
 into them, where a location is fetched from, and hands a recovered shard folder to
 `Collections.install`.  A location is a local path, a `file://` URL or an `http(s)://`
-URL.
+URL, downloaded with httpx under `DOWNLOAD_TIMEOUT`.
 
 Snapshots are kept by collection name, so a deleted collection's snapshots stay
 listed and recoverable; an alias name stands for its collection.
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
+import httpx
 from qdrant_client import models
 
 from crewchief.engine import snapshots
@@ -28,6 +28,7 @@ from crewchief.engine.registry import Collections
 from crewchief.errors import CollectionNotFound, InvalidInput, SnapshotCorrupt, validate_name
 from crewchief.fsutil import remove_tree
 
+DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, read=300.0)  # as the server's own snapshot downloads
 FULL = "(full)"  # the owner named in a full snapshot's SnapshotNotFound
 
 
@@ -166,7 +167,21 @@ def fetch(location: str, staging: Path) -> Path:
 
 
 def _download(url: str, target: Path) -> Path:
-    with urllib.request.urlopen(url) as resp, open(target, "wb") as out:  # noqa: S310
-        while block := resp.read(1 << 20):
-            out.write(block)
+    try:
+        with (
+            httpx.stream("GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT) as resp,
+            open(target, "wb") as out,
+        ):
+            if resp.status_code != 200:
+                raise InvalidInput(
+                    f"Failed to download snapshot from {url}: HTTP {resp.status_code}",
+                    hint="Check the URL: it must answer 200 with the .snapshot file",
+                )
+            for block in resp.iter_bytes(1 << 20):
+                out.write(block)
+    except httpx.HTTPError as exc:
+        raise InvalidInput(
+            f"Failed to download snapshot from {url}: {exc}",
+            hint="Check the URL and that its server is reachable from here",
+        ) from exc
     return target
