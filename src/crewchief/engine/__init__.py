@@ -1,6 +1,7 @@
 """The embedded engine: Qdrant Edge shards plus a catalog, aliases and snapshots.
 
-`Engine` (engine.py) is the only entry point, a façade over modules of one job each:
+`Engine` (engine.py) is the only entry point, a façade over modules of one job each;
+its point, query and snapshot methods come from the mixins in api/ (see api/__init__.py):
 
     datadir.py         the data directory: lock, paths, staging, orphans (and its layout)
     registry.py        the live collections: open, create, delete, install recovered data
@@ -14,8 +15,9 @@
     requests.py        QdrantClient arguments -> Edge requests and update operations
     convert/           models <-> qdrant_edge: filters, ids, payload, index schemas, points
 
-A new QdrantClient method gets a few lines in engine.py, its builder in requests.py and
-its conversions in convert/ (sparse and multi-vectors: convert/points.py and config.py).
+A new QdrantClient method gets a few lines in engine.py or api/, its builder in
+requests.py and its conversions in convert/ (sparse and multi-vectors: convert/points.py
+and config.py).
 """
 
 from crewchief.engine.engine import Engine

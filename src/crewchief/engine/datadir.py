@@ -8,7 +8,8 @@
     full-snapshots/          full snapshots
     tmp/                     staging and uploads; emptied on open
 
-Every other part of the engine asks `DataDir` for a path instead of spelling it out.
+catalog.py and lock.py name their own files; every other part of the engine gets its
+folders from `DataDir` instead of spelling the paths out.
 """
 
 from __future__ import annotations
