@@ -1,9 +1,13 @@
 """One collection: an Edge shard in a generation folder, its status, and background indexing.
 
-On disk (`<data>/collections/<name>/`):
+On disk (`<data>/collections/<id>/`, the id is the catalog's `dir` for the collection):
 
     CURRENT          the name of the live generation, e.g. "gen-000003"
     gen-000003/      the Edge shard folder (segments/, wal/, edge_config.json)
+
+This module is the only one that knows this layout: a new collection starts at
+gen-000001 (`Collection.create`, or `Collection.install` for a shard folder from a
+snapshot), and CURRENT is always rewritten atomically (temp + fsync + rename).
 
 Indexing never runs `optimize()` in this process (it would hold the GIL for a
 minute).  Instead: flush, copy the shard folder to the next generation (sparse,
@@ -55,6 +59,11 @@ T = TypeVar("T")
 # FINAL_REPLAY_OPS are pending (at most CATCH_UP_ROUNDS times), then the rest under it.
 FINAL_REPLAY_OPS = 4
 CATCH_UP_ROUNDS = 50
+CURRENT = "CURRENT"  # the file naming the live generation
+
+
+def _generation(number: int) -> str:
+    return f"gen-{number:06d}"
 
 
 @dataclass
@@ -96,21 +105,35 @@ class Collection:
     def create(cls, name: str, root: Path, config: models.CollectionConfig) -> Collection:
         col = cls(name, root, config)
         root.mkdir(parents=True)
-        gen = "gen-000001"
+        gen = _generation(1)
         col._shard = edge.EdgeShard.create(str(root / gen), edge_config(config))
         col._generation = gen
-        atomic_write_bytes(root / "CURRENT", gen.encode())
+        atomic_write_bytes(root / CURRENT, gen.encode())
         return col
+
+    @classmethod
+    def install(
+        cls, name: str, root: Path, config: models.CollectionConfig, shard_dir: Path
+    ) -> Collection:
+        """A new collection folder `root` whose first generation is `shard_dir` (an Edge
+        shard folder, e.g. from a snapshot; moved, not copied), opened as `open` does."""
+        root.mkdir(parents=True)
+        gen = _generation(1)
+        shard_dir.rename(root / gen)
+        atomic_write_bytes(root / CURRENT, gen.encode())
+        return cls.open(name, root, config)
 
     @classmethod
     def open(cls, name: str, root: Path, config: models.CollectionConfig) -> Collection:
         """Load the live generation; a failure leaves the collection red, not the engine down."""
         col = cls(name, root, config)
         try:
-            gen = (root / "CURRENT").read_text().strip()
+            gen = (root / CURRENT).read_text().strip()
             for stray in root.glob("gen-*"):
                 if stray.name != gen:
                     remove_tree(stray)  # an interrupted build or swap
+            for stale in root.glob(f".{CURRENT}.*.tmp"):  # a CURRENT rewrite cut short
+                stale.unlink(missing_ok=True)
             col._shard = edge.EdgeShard.load(str(root / gen))
             col._generation = gen
             col._base_points = col._shard.info().points_count
@@ -256,8 +279,7 @@ class Collection:
             if self._builder is not None:
                 return self._builder
             self._live()
-            number = int(self._generation.split("-")[1]) + 1
-            target = self.root / f"gen-{number:06d}"
+            target = self.root / _generation(int(self._generation.split("-")[1]) + 1)
             remove_tree(target)
             self.copy_flushed(target)
             self._base_points = self._live().info().points_count
@@ -325,7 +347,7 @@ class Collection:
                 for op in self._oplog:
                     new.update(op)
                 new.flush()
-                atomic_write_bytes(self.root / "CURRENT", target.name.encode())
+                atomic_write_bytes(self.root / CURRENT, target.name.encode())
                 old, old_dir = self._shard, self.shard_dir
                 self._shard, self._generation, self._oplog = new, target.name, None
         except BaseException:

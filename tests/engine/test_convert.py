@@ -1,4 +1,4 @@
-"""convert_filter against the real engine: every filter must select the same points in an
+"""engine.convert against the real engine: every filter must select the same points in an
 EdgeShard as in QdrantClient(":memory:") holding the same data."""
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import pytest
 import qdrant_edge as qe
 from qdrant_client import QdrantClient, models
 
-from crewchief.engine.convert_filter import (
+from crewchief.engine.convert.filters import edge_filter
+from crewchief.engine.convert.ids import client_point_id, edge_point_id
+from crewchief.engine.convert.index_schema import (
     client_payload_schema,
-    client_point_id,
     edge_field_index_schema,
-    edge_filter,
     edge_payload_schema,
-    edge_point_id,
-    edge_with_payload,
 )
+from crewchief.engine.convert.payload import edge_with_payload
 from crewchief.errors import InvalidInput
 
 COLL = "conv"

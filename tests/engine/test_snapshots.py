@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import io
 import shutil
 import tarfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from qdrant_client import models
 
 from crewchief import Engine
-from crewchief.errors import CollectionNotFound, SnapshotCorrupt, SnapshotNotFound
+from crewchief.errors import CollectionNotFound, InvalidInput, SnapshotCorrupt, SnapshotNotFound
 from crewchief.fsutil import sha256_file
 from tests.helpers import fill
 
@@ -182,3 +186,32 @@ def test_full_snapshot_restores_everything_elsewhere(engine: Engine, tmp_path: P
         assert other.count("v1").count == 30
     engine.delete_full_snapshot(full.name)
     assert engine.list_full_snapshots() == []
+
+
+@pytest.fixture
+def http_dir(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A folder served over HTTP on localhost, and its base URL."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield served, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_recover_from_an_http_location(engine: Engine, http_dir: tuple[Path, str]) -> None:
+    served, url = http_dir
+    fill(engine, "web", n=20, dim=4)
+    snap = engine.create_snapshot("web")
+    shutil.copyfile(engine.snapshot_file("web", snap.name), served / snap.name)
+    engine.recover_snapshot("from_web", f"{url}/{snap.name}", checksum=snap.checksum)
+    assert engine.count("from_web").count == 20
+    with pytest.raises(InvalidInput, match="HTTP 404"):
+        engine.recover_snapshot("missing", f"{url}/nothing.snapshot")
+    assert not engine.collection_exists("missing")
+    assert not any(engine.tmp_dir.glob("recover-*"))

@@ -1,7 +1,9 @@
 """Points and results between `qdrant_client.models` and the Edge engine, with vector checks.
 
 Vectors are checked here, against the collection's config, so that a wrong size is a
-typed `InvalidInput` with Qdrant's wording before anything reaches the shard.
+typed `InvalidInput` with Qdrant's wording before anything reaches the shard.  Only
+dense vectors so far: sparse vectors, multi-vectors and other datatypes convert (and
+are checked) here too, or in a `vectors.py` beside this module once they outgrow it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import qdrant_edge as edge
 from qdrant_client import models
 
-from crewchief.engine.convert_filter import client_point_id, edge_point_id
+from crewchief.engine.convert.ids import client_point_id, edge_point_id
 from crewchief.errors import InvalidInput
 
 _DIM_HINT = "Embed with the model the collection was created for (see `crewchief status`)"

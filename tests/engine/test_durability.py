@@ -15,7 +15,7 @@ import pytest
 from crewchief import Engine
 from crewchief.errors import DataDirLocked
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_and_kill(kind: str, data: Path, seconds: float) -> list[str]:

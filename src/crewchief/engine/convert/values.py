@@ -1,0 +1,27 @@
+"""The edge's refusal of a value, as bad input: shared by every converter and request builder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from crewchief.errors import InvalidInput
+
+KEY_HINT = "Payload keys are paths like 'city', 'meta.level' or 'tags[]'"
+
+
+@contextmanager
+def edge_values(where: str) -> Iterator[None]:
+    """Turn qdrant_edge's refusal of a value into bad input, before anything is changed: an
+    integer it cannot hold (negative where Qdrant's field is unsigned, or beyond 64 bits),
+    or a payload key that is not a valid path."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise InvalidInput(
+            f"{where}: an integer is out of range ({exc})",
+            hint="Counts, sizes and limits are unsigned 64-bit integers (0 to 2^64-1)",
+        ) from exc
+    except ValueError as exc:
+        hint = KEY_HINT if "JSON path" in str(exc) else "Check the values against Qdrant's API"
+        raise InvalidInput(f"{where}: {exc}", hint=hint) from exc
