@@ -26,6 +26,7 @@ from crewchief.cli.common import (
     out,
     print_json,
 )
+from crewchief.errors import SnapshotCorrupt
 
 app = typer.Typer(help="Backups you can trust: a repository, retention, verification, restore.")
 
@@ -186,7 +187,7 @@ def verify(
             for p in r["problems"]:
                 out.print(f"  - {p}", highlight=False)
     if not all(r["ok"] for r in results):
-        raise typer.Exit(65)
+        raise typer.Exit(SnapshotCorrupt.exit_code)  # a failed verify: corrupt data
 
 
 @app.command("forget")
