@@ -202,6 +202,33 @@ def test_backup_cli(tmp_path: Path) -> None:
     assert missing.returncode == 66 and "hint:" in missing.stderr
 
 
+def test_forget_cli_removes_everything_only_with_the_unsafe_flag(tmp_path: Path) -> None:
+    repo = str(tmp_path / "repo")
+    with EmbeddedTarget(tmp_path / "data") as src:
+        fill(src.client, "c", n=50, dim=4)
+        ids = [create_backup(src, Repository.open(repo, create=True), ["c"])["id"]]
+        fill(src.client, "d", n=50, dim=4)
+        ids.append(create_backup(src, Repository.open(repo), ["d"])["id"])
+    objects = set(Repository.open(repo).object_digests())
+    no_policy = cli("backup", "forget", "--repo", repo)
+    assert no_policy.returncode == 64 and "No retention policy" in no_policy.stderr
+    assert "--unsafe-allow-remove-all" in no_policy.stderr  # the hint names the way out
+    keeps_nothing = cli("backup", "forget", "--keep-daily", "-1", "--repo", repo)
+    assert keeps_nothing.returncode == 69, keeps_nothing.stderr
+    assert "every backup of `c`; `d`:" in keeps_nothing.stderr
+    assert "--unsafe-allow-remove-all" in keeps_nothing.stderr
+    unchanged = Repository.open(repo)
+    assert unchanged.backup_ids() == ids and set(unchanged.object_digests()) == objects
+    dry = cli("backup", "forget", "--unsafe-allow-remove-all", "--dry-run", "--repo", repo)
+    assert dry.returncode == 0 and dry.stdout.count("would remove") == 2, dry.stderr
+    assert Repository.open(repo).backup_ids() == ids
+    gone = cli("backup", "forget", "--unsafe-allow-remove-all", "--json", "--repo", repo)
+    assert gone.returncode == 0, gone.stderr
+    assert sorted(json.loads(gone.stdout)["removed"]) == ids
+    emptied = Repository.open(repo)
+    assert emptied.backup_ids() == [] and list(emptied.object_digests()) == []
+
+
 def test_status_shows_backups_verification_and_failing_jobs(tmp_path: Path) -> None:
     from crewchief.backup.schedule import run_action
     from crewchief.ops.health import assess, gather

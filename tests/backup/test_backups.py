@@ -13,7 +13,7 @@ from crewchief.backup.backups import create_backup, restore_backup, verify_backu
 from crewchief.backup.forget import forget
 from crewchief.backup.policy import Policy
 from crewchief.backup.repository import Repository, object_key
-from crewchief.errors import InvalidInput
+from crewchief.errors import InvalidInput, Refused
 from crewchief.ops import aliases
 from crewchief.target import EmbeddedTarget, RemoteTarget, Target
 from tests.helpers import fill
@@ -215,3 +215,27 @@ def test_policy_buckets_are_pure_and_explained() -> None:
     assert all(d.reasons for d in decisions)
     gone = plan_forget(refs, Policy(last=1), allow_remove_all=False)
     assert sum(d.keep for d in gone) == 1
+
+
+def test_policy_refuses_to_remove_every_backup_of_a_group_unless_allowed() -> None:
+    from crewchief.backup.policy import BackupRef, plan_forget
+
+    t0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    refs = [
+        *(BackupRef(f"c{h}", t0 - timedelta(hours=h), frozenset({"c"})) for h in range(3)),
+        BackupRef("d0", t0 - timedelta(hours=5), frozenset({"d"})),
+    ]
+    with pytest.raises(InvalidInput, match="No retention policy") as empty:
+        plan_forget(refs, Policy())
+    assert empty.value.hint and "--unsafe-allow-remove-all" in empty.value.hint
+    with pytest.raises(InvalidInput, match="No retention policy"):
+        plan_forget([], Policy())  # refused even with nothing to remove
+    everything = plan_forget(refs, Policy(), allow_remove_all=True)
+    assert [d.keep for d in everything] == [False] * 4
+    # a rule that keeps nothing (a negative count) would empty both groups
+    with pytest.raises(Refused, match="every backup of `c`; `d`:") as emptied:
+        plan_forget(refs, Policy(daily=-1))
+    assert emptied.value.hint and "--unsafe-allow-remove-all" in emptied.value.hint
+    assert not any(d.keep for d in plan_forget(refs, Policy(daily=-1), allow_remove_all=True))
+    kept = plan_forget(refs, Policy(last=1))  # the newest of each group: nothing to refuse
+    assert [d.id for d in kept if d.keep] == ["c0", "d0"]

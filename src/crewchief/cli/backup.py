@@ -200,12 +200,16 @@ def forget_(
     keep_weekly: int = typer.Option(0, "--keep-weekly"),
     keep_monthly: int = typer.Option(0, "--keep-monthly"),
     unsafe_allow_remove_all: bool = typer.Option(
-        False, "--unsafe-allow-remove-all", help="Allow removing a collection's last backup."
+        False,
+        "--unsafe-allow-remove-all",
+        help="Allow a policy that removes every backup of a group; with no --keep-* "
+        "option, remove every backup.",
     ),
     dry_run: bool = DryRunOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Remove backups the policy does not keep, then prune unreferenced chunks."""
+    """Remove backups the policy does not keep, then prune unreferenced chunks.  Refuses
+    (and removes nothing) without a policy, or when every backup of a group would go."""
     policy = Policy(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly)
     result = forget_mod.forget(
         Repository.open(repo), policy, dry_run=dry_run, allow_remove_all=unsafe_allow_remove_all
