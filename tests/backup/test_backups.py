@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from qdrant_client import models
 
-from crewchief.backup.backups import create_backup, restore_backup, verify_backup
+from crewchief.backup.backups import (
+    create_backup,
+    referenced_digests,
+    restore_backup,
+    verify_backup,
+)
 from crewchief.backup.forget import forget
 from crewchief.backup.policy import Policy
 from crewchief.backup.repository import Repository, object_key
@@ -173,17 +178,29 @@ def test_verify_quick_and_full_and_corruption(source: Target, repo: Repository) 
 
 
 def test_forget_keeps_by_policy_and_prunes(source: Target, repo: Repository) -> None:
-    ids = [create_backup(source, repo, ["shop_v1"])["id"] for _ in range(3)]
+    ids = []
+    for step in range(3):  # a change between backups gives each objects of its own
+        point = models.PointStruct(id=step, vector=[float(step)] * 16, payload={"step": step})
+        source.client.upsert("shop_v1", [point])
+        ids.append(create_backup(source, repo, ["shop_v1"])["id"])
     with pytest.raises(InvalidInput, match="No retention policy"):
         forget(repo, Policy())
     dry = forget(repo, Policy(last=1), dry_run=True)
     assert [d.keep for d in dry.decisions] == [True, False, False]
     assert repo.backup_ids() == ids  # dry run changed nothing
     objects_before = len(list(repo.object_digests()))
+    manifests = {i: repo.manifest(i) for i in ids}
+    still_wanted = referenced_digests(manifests[ids[2]])
+    only_in_removed = (
+        referenced_digests(manifests[ids[0]]) | referenced_digests(manifests[ids[1]])
+    ) - still_wanted
+    assert only_in_removed  # each backup saw other points: it has objects of its own
     result = forget(repo, Policy(last=1))
     assert result.removed == ids[:2][::-1] or sorted(result.removed) == sorted(ids[:2])
     assert repo.backup_ids() == [ids[2]]
-    assert len(list(repo.object_digests())) <= objects_before
+    assert len(list(repo.object_digests())) < objects_before
+    assert result.pruned_objects == len(only_in_removed) == objects_before - len(still_wanted)
+    assert set(repo.object_digests()) == still_wanted  # exactly what the kept backup uses
     assert verify_backup(repo, ids[2], full=True)["ok"]  # what is left still restores
 
 
@@ -195,8 +212,20 @@ def test_last_backup_of_a_collection_is_never_removed(source: Target, repo: Repo
     result = forget(repo, Policy(last=1))
     kept = {d.id: d.reasons for d in result.decisions if d.keep}
     assert only_other in kept  # its own series keeps it anyway (last 1)
-    result = forget(repo, Policy(daily=1))
-    assert only_other in repo.backup_ids()
+    left = repo.backup_ids()
+    objects = set(repo.object_digests())
+    # the safety nets: no policy, or one that keeps nothing (a negative count), would
+    # remove every backup; both are refused and change nothing, dry run or not
+    for policy, refusal in ((Policy(), InvalidInput), (Policy(daily=-1), Refused)):
+        for dry_run in (True, False):
+            with pytest.raises(refusal):
+                forget(repo, policy, dry_run=dry_run)
+            assert only_other in repo.backup_ids()
+            assert repo.backup_ids() == left and set(repo.object_digests()) == objects
+    # unless explicitly allowed
+    gone = forget(repo, Policy(daily=-1), allow_remove_all=True)
+    assert sorted(gone.removed) == left and repo.backup_ids() == []
+    assert gone.pruned_objects == len(objects) and list(repo.object_digests()) == []
 
 
 def test_policy_buckets_are_pure_and_explained() -> None:
