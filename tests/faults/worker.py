@@ -187,7 +187,7 @@ def backup(data: str, params: dict[str, Any]) -> None:
     ready()
     while True:
         manifest = create_backup(target, repo, ["c"])
-        ack(id=manifest["id"])
+        ack(id=manifest.id)
 
 
 def restore_format(step: int) -> str:

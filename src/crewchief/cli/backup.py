@@ -80,11 +80,11 @@ def create(
             say=_say,
         )
     if as_json:
-        print_json(manifest)
+        print_json(manifest.to_json())
         return
-    s = manifest["stats"]
+    s = manifest.stats.to_json()
     out.print(
-        f"backup {manifest['id']}: {', '.join(manifest['collections'])}; "
+        f"backup {manifest.id}: {', '.join(manifest.collections)}; "
         f"{_size(s['bytes_total'])} referenced, {_size(s['bytes_new'])} new "
         f"(dedup ratio {s['dedup_ratio']})",
         highlight=False,
@@ -97,16 +97,16 @@ def list_(repo: str = RepoOpt, as_json: bool = JsonOpt) -> None:
     """Every complete backup in the repository, oldest first."""
     repository = Repository.open(repo)
     manifests = repository.manifests()
-    verified = {m["id"]: repository.record(f"verify/{m['id']}.json") for m in manifests}
+    verified = {m.id: repository.record(f"verify/{m.id}.json") for m in manifests}
     if as_json:
         print_json(
             [
                 {
-                    "id": m["id"],
-                    "created": m["created"],
-                    "collections": list(m["collections"]),
-                    "stats": m["stats"],
-                    "verify": verified[m["id"]],
+                    "id": m.id,
+                    "created": m.created,
+                    "collections": list(m.collections),
+                    "stats": m.stats.to_json(),
+                    "verify": verified[m.id],
                 }
                 for m in manifests
             ]
@@ -116,15 +116,15 @@ def list_(repo: str = RepoOpt, as_json: bool = JsonOpt) -> None:
     for col in ("id", "created", "collections", "points", "new bytes", "verified"):
         table.add_column(col)
     for m in manifests:
-        v = verified[m["id"]]
+        v = verified[m.id]
         verdict = "-" if v is None else f"{'ok' if v['ok'] else 'FAILED'} ({v['mode']})"
-        points = sum(c["points"] for c in m["collections"].values())
+        points = sum(c.points for c in m.collections.values())
         table.add_row(
-            m["id"],
-            m["created"][:19],
-            ", ".join(m["collections"]),
+            m.id,
+            m.created[:19],
+            ", ".join(m.collections),
             str(points),
-            _size(m["stats"]["bytes_new"]),
+            _size(m.stats.bytes_new),
             verdict,
         )
     out.print(table)
@@ -134,7 +134,7 @@ def list_(repo: str = RepoOpt, as_json: bool = JsonOpt) -> None:
 @friendly_errors
 def show(backup_id: str, repo: str = RepoOpt) -> None:
     """The manifest of one backup (JSON)."""
-    print_json(Repository.open(repo).manifest(backup_id))
+    print_json(Repository.open(repo).manifest(backup_id).to_json())
 
 
 @app.command()
