@@ -27,9 +27,10 @@ import benchlib  # this folder, on sys.path when run as a script
 import numpy as np
 from qdrant_client import models
 
-from crewchief.backup.backups import create_backup, referenced_digests, restore_backup
+from crewchief.backup.backups import create_backup, restore_backup
+from crewchief.backup.manifest import BackupManifest, UploadStats
 from crewchief.backup.portable import export_collection
-from crewchief.backup.repository import Repository, UploadStats
+from crewchief.backup.repository import Repository
 from crewchief.datasets import embedding_like, movie_payload
 from crewchief.target import EmbeddedTarget
 
@@ -87,12 +88,13 @@ def tar_reference(shard: Path, work: Path) -> dict:
     return res
 
 
-def new_bytes(manifest: dict, known: set[str]) -> dict:
+def new_bytes(manifest: BackupManifest, known: set[str]) -> dict:
     """Per part: bytes the manifest references, and bytes of its chunks not in `known`."""
-    entry = manifest["collections"]["bench"]
+    entry = manifest.collections["bench"]
+    assert entry.native is not None and entry.portable is not None
     parts = {
-        "native": entry["native"]["file"]["chunks"],
-        "portable": [c for f in entry["portable"] for c in f["chunks"]],
+        "native": entry.native.file.chunks,
+        "portable": [c for f in entry.portable for c in f.chunks],
     }
     out = {}
     for part, chunks in parts.items():
@@ -142,7 +144,7 @@ def run(args, tmp: Path) -> dict:
         _, export_s = timed(export_collection, target.client, "bench", tmp / "export")
         alone["export_collection_s"] = export_s
         res["parts_alone"] = alone
-        res["restore"] = {f: restore(repo, m1["id"], target, f, n) for f in ("native", "portable")}
+        res["restore"] = {f: restore(repo, m1.id, target, f, n) for f in ("native", "portable")}
         backups = [{"label": "#1 first", "seconds": s1, "manifest": m1}]
         print(f"backup #2 after re-upserting {args.change:.0%} of the points ...", flush=True)
         rng = np.random.default_rng(args.seed + 1)
@@ -157,8 +159,8 @@ def run(args, tmp: Path) -> dict:
         known: set[str] = set()
         for b in backups:
             manifest = b.pop("manifest")
-            b |= {"parts": new_bytes(manifest, known), "stats": manifest["stats"]}
-            known |= referenced_digests(manifest)
+            b |= {"parts": new_bytes(manifest, known), "stats": manifest.stats.to_json()}
+            known |= manifest.referenced_digests()
         res["backups"] = backups
         res["repo"] = disk_bytes(tmp / "repo")
     finally:

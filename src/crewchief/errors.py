@@ -16,7 +16,8 @@ exit code in one place (`exit_code`), the REST server to a status code.
     ├── Refused                 (409)  a safety net said no (CAS, empty target, ...)
     ├── DataDirLocked           (409)  another process owns the data directory
     ├── StorageError            (502)  backup storage failed (network, permissions, bucket)
-    └── EngineFailure           (500)  the engine itself failed
+    ├── EngineFailure           (500)  the engine itself failed
+    └── Unreachable             (502)  a remote target does not answer
 """
 
 from __future__ import annotations

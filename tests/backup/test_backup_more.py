@@ -32,8 +32,8 @@ def test_s3_round_trip(tmp_path: Path, s3_url: tuple[str, str]) -> None:
     with EmbeddedTarget(tmp_path / "src") as src:
         fill(src.client, "c", n=300, dim=8)
         manifest = create_backup(src, repo, ["c"])
-        assert verify_backup(repo, manifest["id"], full=True)["ok"]
-        restored = restore_backup(repo, manifest["id"], src, as_name="c_copy")
+        assert verify_backup(repo, manifest.id, full=True)["ok"]
+        restored = restore_backup(repo, manifest.id, src, as_name="c_copy")
         assert src.client.count(restored["c"]).count == 300
 
 
@@ -43,7 +43,7 @@ def test_kill_9_during_backup_lists_no_partial_backup(tmp_path: Path) -> None:
         fill(src.client, "c", n=3000, dim=64)
     repo = Repository.open(str(repo_dir), create=True)
     with EmbeddedTarget(data) as src:
-        good = create_backup(src, repo, ["c"])["id"]
+        good = create_backup(src, repo, ["c"]).id
     for delay in (0.3, 0.8, 1.5):
         proc = subprocess.Popen(
             [
@@ -202,6 +202,33 @@ def test_backup_cli(tmp_path: Path) -> None:
     assert missing.returncode == 66 and "hint:" in missing.stderr
 
 
+def test_forget_cli_removes_everything_only_with_the_unsafe_flag(tmp_path: Path) -> None:
+    repo = str(tmp_path / "repo")
+    with EmbeddedTarget(tmp_path / "data") as src:
+        fill(src.client, "c", n=50, dim=4)
+        ids = [create_backup(src, Repository.open(repo, create=True), ["c"]).id]
+        fill(src.client, "d", n=50, dim=4)
+        ids.append(create_backup(src, Repository.open(repo), ["d"]).id)
+    objects = set(Repository.open(repo).object_digests())
+    no_policy = cli("backup", "forget", "--repo", repo)
+    assert no_policy.returncode == 64 and "No retention policy" in no_policy.stderr
+    assert "--unsafe-allow-remove-all" in no_policy.stderr  # the hint names the way out
+    keeps_nothing = cli("backup", "forget", "--keep-daily", "-1", "--repo", repo)
+    assert keeps_nothing.returncode == 69, keeps_nothing.stderr
+    assert "every backup of `c`; `d`:" in keeps_nothing.stderr
+    assert "--unsafe-allow-remove-all" in keeps_nothing.stderr
+    unchanged = Repository.open(repo)
+    assert unchanged.backup_ids() == ids and set(unchanged.object_digests()) == objects
+    dry = cli("backup", "forget", "--unsafe-allow-remove-all", "--dry-run", "--repo", repo)
+    assert dry.returncode == 0 and dry.stdout.count("would remove") == 2, dry.stderr
+    assert Repository.open(repo).backup_ids() == ids
+    gone = cli("backup", "forget", "--unsafe-allow-remove-all", "--json", "--repo", repo)
+    assert gone.returncode == 0, gone.stderr
+    assert sorted(json.loads(gone.stdout)["removed"]) == ids
+    emptied = Repository.open(repo)
+    assert emptied.backup_ids() == [] and list(emptied.object_digests()) == []
+
+
 def test_status_shows_backups_verification_and_failing_jobs(tmp_path: Path) -> None:
     from crewchief.backup.schedule import run_action
     from crewchief.ops.health import assess, gather
@@ -221,13 +248,13 @@ def test_status_shows_backups_verification_and_failing_jobs(tmp_path: Path) -> N
         manifest = create_backup(tgt, repo, ["c"])
         status, symptom, _ = backup_indicator()
         assert status == "yellow" and "never verified" in symptom
-        verify_backup(repo, manifest["id"], full=True)
+        verify_backup(repo, manifest.id, full=True)
         assert backup_indicator()[0] == "green"
         from crewchief.backup.repository import object_key
 
-        digest = manifest["collections"]["c"]["portable"][0]["chunks"][0][0]
+        digest = manifest.collections["c"].portable[0].chunks[0][0]
         repo.storage.put(object_key(digest), b"rot")
-        verify_backup(repo, manifest["id"])
+        verify_backup(repo, manifest.id)
         status, symptom, code = backup_indicator()
         assert status == "red" and "FAILED" in symptom and code == 2
 
@@ -262,7 +289,7 @@ def test_metrics_report_backups_of_the_configured_repository(tmp_path: Path) -> 
         }
         assert samples[("crewchief_backup_repository_up", ())] == 1
         assert samples[("crewchief_backup_verified", (("collection", "c"),))] == -1  # not yet
-        verify_backup(repo, manifest["id"])
+        verify_backup(repo, manifest.id)
         text = httpx.get(f"{server.url}/metrics").text
         assert 'crewchief_backup_verified{collection="c"} 1.0' in text
         assert 'crewchief_last_backup_timestamp_seconds{collection="c"}' in text

@@ -13,7 +13,7 @@ from crewchief.backup.backups import create_backup, restore_backup, verify_backu
 from crewchief.backup.forget import forget
 from crewchief.backup.policy import Policy
 from crewchief.backup.repository import Repository, object_key
-from crewchief.errors import InvalidInput
+from crewchief.errors import InvalidInput, Refused
 from crewchief.ops import aliases
 from crewchief.target import EmbeddedTarget, ServeTarget, Target
 from tests.helpers import fill
@@ -54,9 +54,9 @@ def same_data(a: Target, a_name: str, b: Target, b_name: str) -> None:
 @pytest.mark.parametrize("fmt", ["native", "portable"])
 def test_embedded_to_embedded_under_a_new_name(source: Target, repo: Repository, fmt: str) -> None:
     manifest = create_backup(source, repo, ["shop_v1"])
-    assert repo.backup_ids() == [manifest["id"]]
-    assert manifest["aliases"] == {"shop": "shop_v1"}
-    restored = restore_backup(repo, manifest["id"], source, fmt=fmt)
+    assert repo.backup_ids() == [manifest.id]
+    assert manifest.aliases == {"shop": "shop_v1"}
+    restored = restore_backup(repo, manifest.id, source, fmt=fmt)
     new = restored["shop_v1"]
     assert new.startswith("shop_v1_restored_")  # the name was taken: a new one by default
     same_data(source, "shop_v1", source, new)
@@ -71,7 +71,7 @@ def test_embedded_to_served_through_qdrant_client(
     server = start_server(tmp_path / "served")
     try:
         dest = ServeTarget(server.url)
-        restored = restore_backup(repo, manifest["id"], dest, with_aliases=True, fmt=fmt)
+        restored = restore_backup(repo, manifest.id, dest, with_aliases=True, fmt=fmt)
         assert restored == {"shop_v1": "shop_v1"}
         same_data(source, "shop_v1", dest, "shop_v1")
         assert dest.aliases() == {"shop": "shop_v1"}
@@ -87,7 +87,7 @@ def test_served_to_embedded(repo: Repository, tmp_path: Path) -> None:
         fill(src.client, "shop_v1", n=600, dim=16, seed=3)
         manifest = create_backup(src, repo)
         with EmbeddedTarget(tmp_path / "elsewhere") as dest:
-            restore_backup(repo, manifest["id"], dest)
+            restore_backup(repo, manifest.id, dest)
             same_data(src, "shop_v1", dest, "shop_v1")
         src.close()
     finally:
@@ -123,14 +123,14 @@ def change_one_percent(target: Target) -> None:
 def test_second_backup_stores_only_what_changed(indexed: Target, repo: Repository) -> None:
     source = indexed
     first = create_backup(source, repo, ["c"])
-    assert first["stats"]["bytes_new"] == first["stats"]["bytes_total"]
+    assert first.stats.bytes_new == first.stats.bytes_total
     unchanged = create_backup(source, repo, ["c"])
-    assert unchanged["stats"]["bytes_new"] == 0  # deterministic snapshots and exports
+    assert unchanged.stats.bytes_new == 0  # deterministic snapshots and exports
     change_one_percent(source)
     changed = create_backup(source, repo, ["c"])
-    s = changed["stats"]
-    assert 0 < s["bytes_new"] < 0.7 * s["bytes_total"], s
-    assert verify_backup(repo, changed["id"], full=True)["ok"]
+    s = changed.stats
+    assert 0 < s.bytes_new < 0.7 * s.bytes_total, s
+    assert verify_backup(repo, changed.id, full=True)["ok"]
 
 
 def test_native_only_backups_are_incremental_and_restore_onto_the_same_engine(
@@ -138,17 +138,17 @@ def test_native_only_backups_are_incremental_and_restore_onto_the_same_engine(
 ) -> None:
     source = indexed
     first = create_backup(source, repo, ["c"], portable=False)
-    assert first["collections"]["c"]["portable"] is None
+    assert first.collections["c"].portable is None
     change_one_percent(source)
     second = create_backup(source, repo, ["c"], portable=False)
-    s = second["stats"]
-    assert 0 < s["bytes_new"] < 0.5 * s["bytes_total"], s  # 100k points: 3.4% (bench)
-    assert verify_backup(repo, second["id"], full=True)["ok"]
+    s = second.stats
+    assert 0 < s.bytes_new < 0.5 * s.bytes_total, s  # 100k points: 3.4% (bench)
+    assert verify_backup(repo, second.id, full=True)["ok"]
     with pytest.raises(InvalidInput, match="no portable export") as exc:
-        restore_backup(repo, second["id"], source, fmt="portable")
+        restore_backup(repo, second.id, source, fmt="portable")
     assert exc.value.hint
     assert source.collection_names() == ["c"]
-    restored = restore_backup(repo, second["id"], source)
+    restored = restore_backup(repo, second.id, source)
     same = source.client.retrieve(restored["c"], [0, 100, 2999], with_vectors=True)
     assert [r.vector for r in same] == [
         r.vector for r in source.client.retrieve("c", [0, 100, 2999], with_vectors=True)
@@ -160,43 +160,67 @@ def test_native_only_backups_are_incremental_and_restore_onto_the_same_engine(
 
 def test_verify_quick_and_full_and_corruption(source: Target, repo: Repository) -> None:
     manifest = create_backup(source, repo, ["shop_v1"])
-    assert verify_backup(repo, manifest["id"])["ok"]
-    full = verify_backup(repo, manifest["id"], full=True)
+    assert verify_backup(repo, manifest.id)["ok"]
+    full = verify_backup(repo, manifest.id, full=True)
     assert full["ok"] and full["mode"] == "full"
-    assert repo.record(f"verify/{manifest['id']}.json")["mode"] == "full"  # type: ignore[index]
-    digest = manifest["collections"]["shop_v1"]["portable"][0]["chunks"][0][0]
+    assert repo.record(f"verify/{manifest.id}.json")["mode"] == "full"  # type: ignore[index]
+    digest = manifest.collections["shop_v1"].portable[0].chunks[0][0]
     repo.storage.put(object_key(digest), b"bit rot")
-    bad = verify_backup(repo, manifest["id"])
+    bad = verify_backup(repo, manifest.id)
     assert not bad["ok"] and digest[:12] in bad["problems"][0]
     repo.storage.delete(object_key(digest))
-    assert not verify_backup(repo, manifest["id"])["ok"]
+    assert not verify_backup(repo, manifest.id)["ok"]
 
 
 def test_forget_keeps_by_policy_and_prunes(source: Target, repo: Repository) -> None:
-    ids = [create_backup(source, repo, ["shop_v1"])["id"] for _ in range(3)]
+    ids = []
+    for step in range(3):  # a change between backups gives each objects of its own
+        point = models.PointStruct(id=step, vector=[float(step)] * 16, payload={"step": step})
+        source.client.upsert("shop_v1", [point])
+        ids.append(create_backup(source, repo, ["shop_v1"]).id)
     with pytest.raises(InvalidInput, match="No retention policy"):
         forget(repo, Policy())
     dry = forget(repo, Policy(last=1), dry_run=True)
     assert [d.keep for d in dry.decisions] == [True, False, False]
     assert repo.backup_ids() == ids  # dry run changed nothing
     objects_before = len(list(repo.object_digests()))
+    manifests = {i: repo.manifest(i) for i in ids}
+    still_wanted = manifests[ids[2]].referenced_digests()
+    only_in_removed = (
+        manifests[ids[0]].referenced_digests() | manifests[ids[1]].referenced_digests()
+    ) - still_wanted
+    assert only_in_removed  # each backup saw other points: it has objects of its own
     result = forget(repo, Policy(last=1))
     assert result.removed == ids[:2][::-1] or sorted(result.removed) == sorted(ids[:2])
     assert repo.backup_ids() == [ids[2]]
-    assert len(list(repo.object_digests())) <= objects_before
+    assert len(list(repo.object_digests())) < objects_before
+    assert result.pruned_objects == len(only_in_removed) == objects_before - len(still_wanted)
+    assert set(repo.object_digests()) == still_wanted  # exactly what the kept backup uses
     assert verify_backup(repo, ids[2], full=True)["ok"]  # what is left still restores
 
 
 def test_last_backup_of_a_collection_is_never_removed(source: Target, repo: Repository) -> None:
     fill(source.client, "other", n=20, dim=4)
-    only_other = create_backup(source, repo, ["other"])["id"]
+    only_other = create_backup(source, repo, ["other"]).id
     create_backup(source, repo, ["shop_v1"])
     create_backup(source, repo, ["shop_v1"])
     result = forget(repo, Policy(last=1))
     kept = {d.id: d.reasons for d in result.decisions if d.keep}
     assert only_other in kept  # its own series keeps it anyway (last 1)
-    result = forget(repo, Policy(daily=1))
-    assert only_other in repo.backup_ids()
+    left = repo.backup_ids()
+    objects = set(repo.object_digests())
+    # the safety nets: no policy, or one that keeps nothing (a negative count), would
+    # remove every backup; both are refused and change nothing, dry run or not
+    for policy, refusal in ((Policy(), InvalidInput), (Policy(daily=-1), Refused)):
+        for dry_run in (True, False):
+            with pytest.raises(refusal):
+                forget(repo, policy, dry_run=dry_run)
+            assert only_other in repo.backup_ids()
+            assert repo.backup_ids() == left and set(repo.object_digests()) == objects
+    # unless explicitly allowed
+    gone = forget(repo, Policy(daily=-1), allow_remove_all=True)
+    assert sorted(gone.removed) == left and repo.backup_ids() == []
+    assert gone.pruned_objects == len(objects) and list(repo.object_digests()) == []
 
 
 def test_policy_buckets_are_pure_and_explained() -> None:
@@ -215,3 +239,27 @@ def test_policy_buckets_are_pure_and_explained() -> None:
     assert all(d.reasons for d in decisions)
     gone = plan_forget(refs, Policy(last=1), allow_remove_all=False)
     assert sum(d.keep for d in gone) == 1
+
+
+def test_policy_refuses_to_remove_every_backup_of_a_group_unless_allowed() -> None:
+    from crewchief.backup.policy import BackupRef, plan_forget
+
+    t0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    refs = [
+        *(BackupRef(f"c{h}", t0 - timedelta(hours=h), frozenset({"c"})) for h in range(3)),
+        BackupRef("d0", t0 - timedelta(hours=5), frozenset({"d"})),
+    ]
+    with pytest.raises(InvalidInput, match="No retention policy") as empty:
+        plan_forget(refs, Policy())
+    assert empty.value.hint and "--unsafe-allow-remove-all" in empty.value.hint
+    with pytest.raises(InvalidInput, match="No retention policy"):
+        plan_forget([], Policy())  # refused even with nothing to remove
+    everything = plan_forget(refs, Policy(), allow_remove_all=True)
+    assert [d.keep for d in everything] == [False] * 4
+    # a rule that keeps nothing (a negative count) would empty both groups
+    with pytest.raises(Refused, match="every backup of `c`; `d`:") as emptied:
+        plan_forget(refs, Policy(daily=-1))
+    assert emptied.value.hint and "--unsafe-allow-remove-all" in emptied.value.hint
+    assert not any(d.keep for d in plan_forget(refs, Policy(daily=-1), allow_remove_all=True))
+    kept = plan_forget(refs, Policy(last=1))  # the newest of each group: nothing to refuse
+    assert [d.id for d in kept if d.keep] == ["c0", "d0"]

@@ -4,34 +4,13 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from crewchief import Engine
 from crewchief.errors import DataDirLocked
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_and_kill(kind: str, data: Path, seconds: float) -> list[str]:
-    """Start a worker, let it run `seconds` after it is ready, kill -9 it, return its acks."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.workers", kind, str(data)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(seconds)
-    proc.send_signal(signal.SIGKILL)
-    out, _ = proc.communicate()
-    return [line.split()[1] for line in out.splitlines() if line.startswith("acked")]
+from tests.faults.harness import run_and_kill
 
 
 @pytest.mark.parametrize("trial", range(3))
@@ -39,9 +18,9 @@ def test_acknowledged_upserts_survive_kill_9(tmp_path: Path, trial: int) -> None
     data = tmp_path / "data"
     acked_total = 0
     for _round in range(2):  # crash twice in a row: recovery itself must be crash-safe
-        acks = run_and_kill("ingest", data, random.uniform(0.2, 0.8))
+        acks = run_and_kill("append", data, {}, random.uniform(0.2, 0.8)).acks
         assert acks, "the worker acknowledged nothing before the kill"
-        acked_total = max(acked_total, int(acks[-1]))
+        acked_total = max(acked_total, int(acks[-1]["points"]))
     with Engine(data) as engine:
         ids = list(range(acked_total))
         found = {r.id for r in engine.retrieve("c", ids, with_payload=True)}
@@ -51,7 +30,8 @@ def test_acknowledged_upserts_survive_kill_9(tmp_path: Path, trial: int) -> None
 @pytest.mark.parametrize("trial", range(3))
 def test_interrupted_alias_batch_is_all_or_nothing(tmp_path: Path, trial: int) -> None:
     data = tmp_path / "data"
-    acks = run_and_kill("aliases", data, random.uniform(0.1, 0.5))
+    run = run_and_kill("alias_flips", data, {}, random.uniform(0.1, 0.5))
+    acks = [a["target"] for a in run.acks]
     assert acks
     with Engine(data) as engine:
         targets = {a.alias_name: a.collection_name for a in engine.get_aliases().aliases}
@@ -77,6 +57,6 @@ def test_second_opener_is_told_who_owns_the_directory(tmp_path: Path) -> None:
 
 def test_lock_is_released_when_the_owner_dies(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    run_and_kill("ingest", data, 0.1)
+    run_and_kill("append", data, {}, 0.1)
     with Engine(data) as engine:
         assert engine.collection_exists("c")

@@ -449,7 +449,7 @@ class Restores(Scenario):
         repo = Repository.open(str(self.repo_dir), create=True)
         with EmbeddedTarget(source) as src:
             create(src.engine, "c", range(self.points), dim=16)
-            self.backup_id = create_backup(src, repo, ["c"])["id"]
+            self.backup_id = create_backup(src, repo, ["c"]).id
         shutil.rmtree(source)
         repo.close()
         self.data.mkdir(parents=True)

@@ -164,7 +164,7 @@ def add(target: EmbeddedTarget, start: int, n: int) -> None:
 def test_backup_into_a_full_repository(tmp_path: Path, repo_disk: Path) -> None:
     with _source(tmp_path / "data", 3000) as src:
         repo = Repository.open(str(repo_disk / "repo"), create=True)
-        good = create_backup(src, repo, ["c"])["id"]
+        good = create_backup(src, repo, ["c"]).id
         add(src, 3000, 6000)
         fill_up(repo_disk, 1024 * 1024)  # room for some chunks of the next backup, not all
         used_before = free_bytes(repo_disk)
@@ -184,7 +184,7 @@ def test_backup_into_a_full_repository(tmp_path: Path, repo_disk: Path) -> None:
         (repo_disk / BALLAST).unlink()
         repo.close()
         repo = Repository.open(str(repo_disk / "repo"))  # a new command, as the CLI would
-        second = create_backup(src, repo, ["c"])["id"]
+        second = create_backup(src, repo, ["c"]).id
         report = verify_backup(repo, second, full=True)
         assert report["ok"], report["problems"]
         repo.close()
@@ -193,10 +193,10 @@ def test_backup_into_a_full_repository(tmp_path: Path, repo_disk: Path) -> None:
 def test_a_repository_reused_after_a_prune_still_writes_whole_backups(tmp_path: Path) -> None:
     with _source(tmp_path / "data", 1000) as src:
         repo = Repository.open(str(tmp_path / "repo"), create=True)
-        first = create_backup(src, repo, ["c"])["id"]
+        first = create_backup(src, repo, ["c"]).id
         repo.delete_manifest(first)  # what `backup forget` does to a backup out of policy
         assert prune(repo)[0] > 0
-        second = create_backup(src, repo, ["c"])["id"]
+        second = create_backup(src, repo, ["c"]).id
         report = verify_backup(repo, second)
         repo.close()
     assert report["ok"], report["problems"]

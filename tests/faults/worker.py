@@ -3,9 +3,11 @@
 Each worker owns the data directory (the embedded engine, in this process),
 prints `ready` once it is set up, then repeats its operation forever and prints
 one `acked {json}` line after every step whose calls have returned.  The harness
-kills it with SIGKILL at a random moment and checks the directory against the
-acknowledged steps (scenarios.py).  Steps are numbered from `start`, so a new
-worker on the same directory continues (and re-does the step that was in flight).
+(harness.py) kills it with SIGKILL at a random moment and checks the directory
+against the acknowledged steps (scenarios.py).  Steps are numbered from `start`, so
+a new worker on the same directory continues (and re-does the step that was in
+flight).  `append` and `alias_flips` need no parameters and set up their own
+collections: the engine's durability tests kill them the same way.
 """
 
 from __future__ import annotations
@@ -74,6 +76,26 @@ def ingest(data: str, params: dict[str, Any]) -> None:
         step += 1
 
 
+def append(data: str, params: dict[str, Any]) -> None:
+    """Upsert new points 25 at a time after those already there; ack the total."""
+    engine = Engine(data)
+    if not engine.collection_exists("c"):
+        engine.create_collection(
+            "c", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT)
+        )
+    start = engine.count("c").count
+    ready()
+    i = start
+    while True:
+        batch = [
+            models.PointStruct(id=j, vector=[j % 7, 1, 2, 3], payload={"j": j})
+            for j in range(i, i + 25)
+        ]
+        engine.upsert("c", batch)
+        i += 25
+        ack(points=i)
+
+
 # -- alias batches --------------------------------------------------------------------------------
 
 
@@ -110,6 +132,29 @@ def aliases(data: str, params: dict[str, Any]) -> None:
         engine.update_collection_aliases(alias_batch(target))
         ack(step=step, target=target)
         step += 1
+
+
+def alias_flips(data: str, params: dict[str, Any]) -> None:
+    """Point aliases a, b and c at v1 or v2 in turn, all three in one batch."""
+    engine = Engine(data)
+    for name in ("v1", "v2"):
+        if not engine.collection_exists(name):
+            engine.create_collection(
+                name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
+            )
+    ready()
+    n = 0
+    while True:
+        target = "v1" if n % 2 else "v2"
+        ops = [
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=target, alias_name=alias)
+            )
+            for alias in ALIASES
+        ]
+        engine.update_collection_aliases(ops)
+        n += 1
+        ack(target=target)
 
 
 # -- snapshot creation ----------------------------------------------------------------------------
@@ -187,7 +232,7 @@ def backup(data: str, params: dict[str, Any]) -> None:
     ready()
     while True:
         manifest = create_backup(target, repo, ["c"])
-        ack(id=manifest["id"])
+        ack(id=manifest.id)
 
 
 def restore_format(step: int) -> str:
@@ -231,7 +276,9 @@ def build(data: str, params: dict[str, Any]) -> None:
 WORKERS: dict[str, Callable[[str, dict[str, Any]], None]] = {
     "build": build,
     "ingest": ingest,
+    "append": append,
     "aliases": aliases,
+    "alias_flips": alias_flips,
     "snapshot": snapshot,
     "recover": recover,
     "deploy": deploy,

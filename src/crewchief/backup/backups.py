@@ -6,7 +6,8 @@ A backup of a collection holds two copies of the same data:
 - **portable**: crewchief's columnar export (portable.py), restorable onto any
   target and engine version.
 plus its config, its aliases, its point count and a few probe queries with their
-exact results, which a full verify replays after restoring.
+exact results, which a full verify replays after restoring.  All of it is recorded
+in the backup's manifest (manifest.py), written last.
 """
 
 from __future__ import annotations
@@ -15,13 +16,22 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from qdrant_client import models
 
+from crewchief.backup.manifest import (
+    BackupManifest,
+    BackupSource,
+    CollectionBackup,
+    NativeCopy,
+    Probe,
+    UploadStats,
+)
 from crewchief.backup.portable import export_collection, import_collection
-from crewchief.backup.repository import FileEntry, Repository, UploadStats, new_backup_id
-from crewchief.core.client import QdrantAPI, created
+from crewchief.backup.repository import Repository, new_backup_id
+from crewchief.core.aliases import check_create, switch_ops
+from crewchief.core.client import QdrantAPI, created, top_ids
 from crewchief.errors import CollectionNotFound, InvalidInput
 from crewchief.fsutil import sha256_file, staging_dir
 from crewchief.target import Target
@@ -31,7 +41,7 @@ PROBES = 5
 PROBE_K = 10
 
 
-def _probes(client: QdrantAPI, name: str, vectors_config: Any) -> list[dict[str, Any]]:
+def _probes(client: QdrantAPI, name: str, vectors_config: Any) -> list[Probe]:
     """A few exact queries and their answers, to replay after a restore."""
     if not isinstance(vectors_config, models.VectorParams):
         return []  # named vectors: probes would need a `using`; counts still verify
@@ -40,20 +50,14 @@ def _probes(client: QdrantAPI, name: str, vectors_config: Any) -> list[dict[str,
     for p in page:
         if not isinstance(p.vector, list):
             continue  # not returned by a server (unnamed vectors come back as lists)
-        found = client.query_points(
-            name,
-            query=p.vector,
-            limit=PROBE_K,
-            search_params=models.SearchParams(exact=True),
-            with_payload=False,
-        ).points
-        probes.append({"vector": p.vector, "ids": [h.id for h in found]})
+        vector = cast(list[float], p.vector)
+        probes.append(Probe(vector, top_ids(client, name, vector, PROBE_K, exact=True)))
     return probes
 
 
 def _native(
     target: Target, name: str, repo: Repository, work: Path, stats: UploadStats
-) -> dict[str, Any]:
+) -> NativeCopy:
     snap = created(target.client.create_snapshot(name), name)
     try:
         local = target.download_snapshot(name, snap.name, work / snap.name)
@@ -61,7 +65,7 @@ def _native(
         checksum = sha256_file(local)
     finally:
         target.client.delete_snapshot(name, snap.name)
-    return {"kind": target.native_kind, "file": entry.to_json(), "checksum": checksum}
+    return NativeCopy(target.native_kind, entry, checksum)
 
 
 def create_backup(
@@ -71,7 +75,7 @@ def create_backup(
     native: bool = True,
     say: Say = lambda line: None,
     portable: bool = True,
-) -> dict[str, Any]:
+) -> BackupManifest:
     """Back up `collections` (None: all) and write the manifest last.  Returns it."""
     if not native and not portable:
         raise InvalidInput(
@@ -89,7 +93,7 @@ def create_backup(
     lock = repo.lock(backup_id)
     stats = UploadStats()
     aliases = target.aliases()
-    entries: dict[str, Any] = {}
+    entries: dict[str, CollectionBackup] = {}
     try:
         with staging_dir("backup") as tmp:
             for name in chosen:
@@ -97,27 +101,25 @@ def create_backup(
                 work.mkdir()
                 info = target.client.get_collection(name)
                 say(f"backing up `{name}` ({info.points_count} points)")
-                entry: dict[str, Any] = {
-                    "config": info.config.model_dump(mode="json", exclude_none=True),
-                    "points": target.client.count(name, exact=True).count,
-                    "aliases": sorted(a for a, c in aliases.items() if c == name),
-                    "probes": _probes(target.client, name, info.config.params.vectors),
-                    "native": _native(target, name, repo, work, stats) if native else None,
-                }
-                entry["portable"] = None
+                entry = CollectionBackup(
+                    config=info.config.model_dump(mode="json", exclude_none=True),
+                    points=target.client.count(name, exact=True).count,
+                    aliases=sorted(a for a, c in aliases.items() if c == name),
+                    probes=_probes(target.client, name, info.config.params.vectors),
+                    native=_native(target, name, repo, work, stats) if native else None,
+                )
                 if portable:
                     export_collection(target.client, name, work / "portable")
-                    stored = repo.store_tree(work / "portable", stats)
-                    entry["portable"] = [e.to_json() for e in stored]
+                    entry.portable = repo.store_tree(work / "portable", stats)
                 entries[name] = entry
-        manifest = {
-            "id": backup_id,
-            "created": datetime.now(UTC).isoformat(),
-            "source": {"kind": target.kind, "location": target.location},
-            "collections": entries,
-            "aliases": {a: c for a, c in aliases.items() if c in entries},
-            "stats": stats.to_json(),
-        }
+        manifest = BackupManifest(
+            id=backup_id,
+            created=datetime.now(UTC).isoformat(),
+            source=BackupSource(target.kind, target.location),
+            collections=entries,
+            aliases={a: c for a, c in aliases.items() if c in entries},
+            stats=stats,
+        )
         repo.put_manifest(manifest)  # last: only now does the backup exist
     finally:
         repo.storage.delete(lock)
@@ -136,21 +138,21 @@ def restore_name(name: str, backup_id: str, existing: list[str], as_name: str | 
     return f"{name}_restored_{backup_id.split('.')[0]}"
 
 
-def _use_native(entry: dict[str, Any], dest: Target, fmt: str) -> bool:
-    native = entry.get("native")
-    usable = native is not None and native["kind"] == dest.native_kind
+def _use_native(entry: CollectionBackup, dest: Target, fmt: str) -> bool:
+    native = entry.native
+    usable = native is not None and native.kind == dest.native_kind
     if fmt == "native" and not usable:
         raise InvalidInput(
-            f"This backup's native snapshot ({native['kind'] if native else 'none'}) cannot be "
+            f"This backup's native snapshot ({native.kind if native else 'none'}) cannot be "
             f"restored onto a {dest.native_kind} target",
             hint="Use --format portable (or auto)",
         )
     if usable and fmt != "portable":
         return True
-    if entry.get("portable") is None:
+    if entry.portable is None:
         raise InvalidInput(
             "This backup has no portable export (it was taken with --no-portable)",
-            hint=f"Restore it onto a {native['kind']} target with --format auto or native"
+            hint=f"Restore it onto a {native.kind} target with --format auto or native"
             if native
             else "Take a backup without --no-portable",
         )
@@ -169,7 +171,7 @@ def restore_backup(
 ) -> dict[str, str]:
     """Restore a backup onto `dest`; returns {original name: restored name}."""
     manifest = repo.manifest(backup_id)
-    entries: dict[str, Any] = manifest["collections"]
+    entries = manifest.collections
     chosen = collections or list(entries)
     for c in chosen:
         if c not in entries:
@@ -183,39 +185,29 @@ def restore_backup(
             entry = entries[name]
             new = restore_name(name, backup_id, dest.collection_names(), as_name)
             work = tmp / name
-            if use_native[name]:
-                file = FileEntry.from_json(entry["native"]["file"])
+            if use_native[name] and entry.native is not None:
+                file = entry.native.file
                 repo.restore_file(file, work / file.path)
                 say(f"restoring `{name}` as `{new}` from its native snapshot")
-                dest.upload_snapshot(new, work / file.path, entry["native"]["checksum"])
+                dest.upload_snapshot(new, work / file.path, entry.native.checksum)
             else:
-                repo.restore_tree([FileEntry.from_json(e) for e in entry["portable"]], work)
+                repo.restore_tree(entry.portable or [], work)
                 say(f"restoring `{name}` as `{new}` from the portable export")
                 import_collection(dest.client, work, as_name=new)
             restored[name] = new
             shutil.rmtree(work, ignore_errors=True)
     if with_aliases:
-        from crewchief.ops.aliases import execute_switch, plan_switch
-
-        for alias, coll in manifest["aliases"].items():
+        for alias, coll in manifest.aliases.items():
             if coll in restored:
-                execute_switch(dest, plan_switch(dest, alias, restored[coll]))
+                current = dest.aliases().get(alias)
+                check_create(dest.collection_names(), alias, restored[coll])
+                dest.update_aliases(
+                    switch_ops(alias, current, restored[coll]), expect={alias: current}
+                )
     return restored
 
 
 # -- verify ---------------------------------------------------------------------------------------
-
-
-def referenced_digests(manifest: dict[str, Any]) -> set[str]:
-    out: set[str] = set()
-    for entry in manifest["collections"].values():
-        files = [
-            *(entry["portable"] or []),
-            *([entry["native"]["file"]] if entry.get("native") else []),
-        ]
-        for f in files:
-            out.update(h for h, _ in f["chunks"])
-    return out
 
 
 def verify_backup(
@@ -227,7 +219,7 @@ def verify_backup(
 
     manifest = repo.manifest(backup_id)
     problems: list[str] = []
-    digests = sorted(referenced_digests(manifest))
+    digests = sorted(manifest.referenced_digests())
     for digest in digests:
         try:
             repo.read_chunk(digest)
@@ -240,10 +232,10 @@ def verify_backup(
             try:
                 restored = restore_backup(repo, backup_id, scratch)
                 for name, new in restored.items():
-                    problems += _compare(scratch, new, manifest["collections"][name])
+                    problems += _compare(scratch, new, manifest.collections[name])
             finally:
                 scratch.close()
-        say(f"restored and compared {len(manifest['collections'])} collections")
+        say(f"restored and compared {len(manifest.collections)} collections")
     result = {
         "id": backup_id,
         "time": datetime.now(UTC).isoformat(),
@@ -256,19 +248,13 @@ def verify_backup(
     return result
 
 
-def _compare(target: Target, name: str, entry: dict[str, Any]) -> list[str]:
+def _compare(target: Target, name: str, entry: CollectionBackup) -> list[str]:
     problems = []
     count = target.client.count(name, exact=True).count
-    if count != entry["points"]:
-        problems.append(f"`{name}`: {count} points restored, {entry['points']} backed up")
-    for i, probe in enumerate(entry["probes"]):
-        found = target.client.query_points(
-            name,
-            query=probe["vector"],
-            limit=PROBE_K,
-            search_params=models.SearchParams(exact=True),
-            with_payload=False,
-        ).points
-        if {p.id for p in found} != set(probe["ids"]):
+    if count != entry.points:
+        problems.append(f"`{name}`: {count} points restored, {entry.points} backed up")
+    for i, probe in enumerate(entry.probes):
+        found = top_ids(target.client, name, probe.vector, PROBE_K, exact=True)
+        if set(found) != set(probe.ids):
             problems.append(f"`{name}`: probe query {i} answers differently after restore")
     return problems

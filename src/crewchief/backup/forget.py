@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
-from crewchief.backup.backups import referenced_digests
 from crewchief.backup.policy import BackupRef, Decision, Policy, plan_forget
 from crewchief.backup.repository import Repository
 
@@ -24,10 +22,7 @@ class ForgetResult:
 
 
 def backup_refs(repo: Repository) -> list[BackupRef]:
-    return [
-        BackupRef(m["id"], datetime.fromisoformat(m["created"]), frozenset(m["collections"]))
-        for m in repo.manifests()
-    ]
+    return [BackupRef(m.id, m.time, frozenset(m.collections)) for m in repo.manifests()]
 
 
 def prune(repo: Repository) -> tuple[int, str | None]:
@@ -39,7 +34,7 @@ def prune(repo: Repository) -> tuple[int, str | None]:
         return 0, f"a backup is in progress ({', '.join(active)}); prune skipped"
     wanted: set[str] = set()
     for manifest in repo.manifests():
-        wanted |= referenced_digests(manifest)
+        wanted |= manifest.referenced_digests()
     removed = 0
     for digest in list(repo.object_digests()):
         if digest not in wanted:

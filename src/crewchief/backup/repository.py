@@ -4,7 +4,8 @@ Keys in the storage (a local directory or S3, see storage.py):
 
     config.json                  {"format": "crewchief-repo-1", "created": ...}
     objects/<h[:2]>/<h>          one chunk each; h = SHA-256 of its bytes; written once
-    backups/<id>.json            a backup's manifest, written after all its objects
+    backups/<id>.json            a backup's manifest (manifest.py), written after all its
+                                 objects
     verify/<id>.json             the last verification of that backup
     locks/<id>.json              a backup in progress (prune leaves its objects alone;
                                  a dead process's lock is stale and removed by prune)
@@ -25,12 +26,12 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crewchief.backup.chunker import chunk_file
+from crewchief.backup.manifest import BackupManifest, FileEntry, UploadStats
 from crewchief.backup.storage import Storage, open_storage
 from crewchief.errors import NotFound, SnapshotCorrupt
 
@@ -41,47 +42,6 @@ HOST = socket.gethostname()
 
 def object_key(digest: str) -> str:
     return f"objects/{digest[:2]}/{digest}"
-
-
-@dataclass
-class UploadStats:
-    """What a backup wrote: every chunk it references vs the chunks that were new."""
-
-    bytes_total: int = 0
-    bytes_new: int = 0
-    chunks_total: int = 0
-    chunks_new: int = 0
-
-    @property
-    def dedup_ratio(self) -> float:
-        """Bytes referenced / bytes uploaded (1.0: nothing was already there)."""
-        return self.bytes_total / self.bytes_new if self.bytes_new else float("inf")
-
-    def to_json(self) -> dict[str, Any]:
-        ratio = self.dedup_ratio
-        return {
-            "bytes_total": self.bytes_total,
-            "bytes_new": self.bytes_new,
-            "chunks_total": self.chunks_total,
-            "chunks_new": self.chunks_new,
-            "dedup_ratio": round(ratio, 3) if ratio != float("inf") else None,
-        }
-
-
-@dataclass
-class FileEntry:
-    """A file of a backup: its relative path, size and chunks [(sha256, length), ...]."""
-
-    path: str
-    size: int
-    chunks: list[tuple[str, int]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size, "chunks": [list(c) for c in self.chunks]}
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> FileEntry:
-        return cls(d["path"], d["size"], [(h, n) for h, n in d["chunks"]])
 
 
 def new_backup_id(now: datetime | None = None) -> str:
@@ -179,18 +139,19 @@ class Repository:
 
     # -- manifests ---------------------------------------------------------------------------------
 
-    def put_manifest(self, manifest: dict[str, Any]) -> None:
-        self.storage.put(f"backups/{manifest['id']}.json", json.dumps(manifest, indent=1).encode())
+    def put_manifest(self, manifest: BackupManifest) -> None:
+        data = json.dumps(manifest.to_json(), indent=1).encode()
+        self.storage.put(f"backups/{manifest.id}.json", data)
 
-    def manifest(self, backup_id: str) -> dict[str, Any]:
+    def manifest(self, backup_id: str) -> BackupManifest:
         try:
-            data: dict[str, Any] = json.loads(self.storage.get(f"backups/{backup_id}.json"))
+            data = json.loads(self.storage.get(f"backups/{backup_id}.json"))
         except NotFound:
             raise NotFound(
                 f"Backup `{backup_id}` is not in {self.url}",
                 hint=f"Try: crewchief backup list --repo {self.url}",
             ) from None
-        return data
+        return BackupManifest.from_json(data)
 
     def backup_ids(self) -> list[str]:
         """Every complete backup, oldest first (ids sort by time)."""
@@ -200,7 +161,7 @@ class Repository:
             if key.endswith(".json")
         )
 
-    def manifests(self) -> list[dict[str, Any]]:
+    def manifests(self) -> list[BackupManifest]:
         return [self.manifest(i) for i in self.backup_ids()]
 
     def delete_manifest(self, backup_id: str) -> None:

@@ -182,7 +182,7 @@ def run_action(job: Job, action: str) -> dict[str, Any]:
                 manifest = create_backup(
                     target, repo, job.collections or None, job.native, portable=job.portable
                 )
-            outcome["backup"] = manifest["id"]
+            outcome["backup"] = manifest.id
         elif action == "forget":
             result = forget(repo, job.keep)
             outcome["removed"] = result.removed

@@ -22,13 +22,12 @@ class BackupState:
 def read_backup_state(repo: Repository) -> BackupState:
     state = BackupState(repo=repo.url)
     for m in repo.manifests():  # oldest first: later ones overwrite
-        created = datetime.fromisoformat(m["created"])
-        for coll in m["collections"]:
-            state.newest[coll] = (m["id"], created)
-        state.sizes.append((m["created"], int(m["stats"]["bytes_new"])))
-        record = repo.record(f"verify/{m['id']}.json")
+        for coll in m.collections:
+            state.newest[coll] = (m.id, m.time)
+        state.sizes.append((m.created, m.stats.bytes_new))
+        record = repo.record(f"verify/{m.id}.json")
         if record:
-            state.verify[m["id"]] = record
+            state.verify[m.id] = record
     for key in repo.storage.list("schedule/"):
         record = repo.record(key)
         if record:

@@ -26,6 +26,7 @@ from crewchief.cli.common import (
     out,
     print_json,
 )
+from crewchief.errors import SnapshotCorrupt
 
 app = typer.Typer(help="Backups you can trust: a repository, retention, verification, restore.")
 
@@ -79,11 +80,11 @@ def create(
             say=_say,
         )
     if as_json:
-        print_json(manifest)
+        print_json(manifest.to_json())
         return
-    s = manifest["stats"]
+    s = manifest.stats.to_json()
     out.print(
-        f"backup {manifest['id']}: {', '.join(manifest['collections'])}; "
+        f"backup {manifest.id}: {', '.join(manifest.collections)}; "
         f"{_size(s['bytes_total'])} referenced, {_size(s['bytes_new'])} new "
         f"(dedup ratio {s['dedup_ratio']})",
         highlight=False,
@@ -96,16 +97,16 @@ def list_(repo: str = RepoOpt, as_json: bool = JsonOpt) -> None:
     """Every complete backup in the repository, oldest first."""
     repository = Repository.open(repo)
     manifests = repository.manifests()
-    verified = {m["id"]: repository.record(f"verify/{m['id']}.json") for m in manifests}
+    verified = {m.id: repository.record(f"verify/{m.id}.json") for m in manifests}
     if as_json:
         print_json(
             [
                 {
-                    "id": m["id"],
-                    "created": m["created"],
-                    "collections": list(m["collections"]),
-                    "stats": m["stats"],
-                    "verify": verified[m["id"]],
+                    "id": m.id,
+                    "created": m.created,
+                    "collections": list(m.collections),
+                    "stats": m.stats.to_json(),
+                    "verify": verified[m.id],
                 }
                 for m in manifests
             ]
@@ -115,15 +116,15 @@ def list_(repo: str = RepoOpt, as_json: bool = JsonOpt) -> None:
     for col in ("id", "created", "collections", "points", "new bytes", "verified"):
         table.add_column(col)
     for m in manifests:
-        v = verified[m["id"]]
+        v = verified[m.id]
         verdict = "-" if v is None else f"{'ok' if v['ok'] else 'FAILED'} ({v['mode']})"
-        points = sum(c["points"] for c in m["collections"].values())
+        points = sum(c.points for c in m.collections.values())
         table.add_row(
-            m["id"],
-            m["created"][:19],
-            ", ".join(m["collections"]),
+            m.id,
+            m.created[:19],
+            ", ".join(m.collections),
             str(points),
-            _size(m["stats"]["bytes_new"]),
+            _size(m.stats.bytes_new),
             verdict,
         )
     out.print(table)
@@ -133,7 +134,7 @@ def list_(repo: str = RepoOpt, as_json: bool = JsonOpt) -> None:
 @friendly_errors
 def show(backup_id: str, repo: str = RepoOpt) -> None:
     """The manifest of one backup (JSON)."""
-    print_json(Repository.open(repo).manifest(backup_id))
+    print_json(Repository.open(repo).manifest(backup_id).to_json())
 
 
 @app.command()
@@ -186,7 +187,7 @@ def verify(
             for p in r["problems"]:
                 out.print(f"  - {p}", highlight=False)
     if not all(r["ok"] for r in results):
-        raise typer.Exit(65)
+        raise typer.Exit(SnapshotCorrupt.exit_code)  # a failed verify: corrupt data
 
 
 @app.command("forget")
@@ -199,12 +200,16 @@ def forget_(
     keep_weekly: int = typer.Option(0, "--keep-weekly"),
     keep_monthly: int = typer.Option(0, "--keep-monthly"),
     unsafe_allow_remove_all: bool = typer.Option(
-        False, "--unsafe-allow-remove-all", help="Allow removing a collection's last backup."
+        False,
+        "--unsafe-allow-remove-all",
+        help="Allow a policy that removes every backup of a group; with no --keep-* "
+        "option, remove every backup.",
     ),
     dry_run: bool = DryRunOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Remove backups the policy does not keep, then prune unreferenced chunks."""
+    """Remove backups the policy does not keep, then prune unreferenced chunks.  Refuses
+    (and removes nothing) without a policy, or when every backup of a group would go."""
     policy = Policy(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly)
     result = forget_mod.forget(
         Repository.open(repo), policy, dry_run=dry_run, allow_remove_all=unsafe_allow_remove_all

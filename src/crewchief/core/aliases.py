@@ -85,6 +85,13 @@ def rename_op(old: str, new: str) -> models.RenameAliasOperation:
 # -- rules ---------------------------------------------------------------------------------------
 
 
+def switch_ops(alias: str, current: str | None, new: str) -> list[AliasOp]:
+    """The batch that moves `alias` from `current` (None: unset) to `new` in one step."""
+    ops: list[AliasOp] = [delete_op(alias)] if current else []
+    ops.append(create_op(alias, new))
+    return ops
+
+
 def hides_collection(alias: str) -> AlreadyExists:
     """The error for an alias named like a collection (the collection would be unreachable)."""
     return AlreadyExists(

@@ -168,3 +168,18 @@ def created(
             hint="Look for it with: crewchief snapshot list " + collection,
         )
     return snapshot
+
+
+def top_ids(
+    client: QdrantAPI, collection: str, vector: list[float], k: int, exact: bool = False
+) -> list[int | str]:
+    """The ids of the `k` points nearest to `vector`, best first.  `exact=True` scans every
+    point: the ground truth an index (or a restored copy) is checked against."""
+    found = client.query_points(
+        collection,
+        query=vector,
+        limit=k,
+        search_params=models.SearchParams(exact=True) if exact else None,
+        with_payload=False,
+    ).points
+    return [p.id if isinstance(p.id, int) else str(p.id) for p in found]

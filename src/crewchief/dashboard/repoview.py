@@ -14,27 +14,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crewchief.backup.manifest import BackupManifest
 from crewchief.backup.repository import Repository
 from crewchief.backup.state import BackupState
 from crewchief.errors import CrewchiefError, NotFound
 
 
-def manifest_summary(manifest: dict[str, Any]) -> dict[str, Any]:
+def manifest_summary(manifest: BackupManifest) -> dict[str, Any]:
     """A backup without its file and chunk lists (which can be long)."""
-    collections = manifest.get("collections", {})
-    stats = manifest.get("stats", {})
+    collections = manifest.collections
+    stats = manifest.stats.to_json()
     return {
-        "id": manifest["id"],
-        "created": manifest.get("created"),
-        "source": manifest.get("source", {}),
+        "id": manifest.id,
+        "created": manifest.created,
+        "source": manifest.source.to_json(),
         "collections": sorted(collections),
-        "points": {name: entry.get("points") for name, entry in collections.items()},
-        "aliases": manifest.get("aliases", {}),
-        "bytes_total": stats.get("bytes_total"),
-        "bytes_new": stats.get("bytes_new"),
-        "chunks_total": stats.get("chunks_total"),
-        "chunks_new": stats.get("chunks_new"),
-        "dedup_ratio": stats.get("dedup_ratio"),
+        "points": {name: entry.points for name, entry in collections.items()},
+        "aliases": manifest.aliases,
+        "bytes_total": stats["bytes_total"],
+        "bytes_new": stats["bytes_new"],
+        "chunks_total": stats["chunks_total"],
+        "chunks_new": stats["chunks_new"],
+        "dedup_ratio": stats["dedup_ratio"],
     }
 
 

@@ -21,13 +21,12 @@ from qdrant_client import models
 
 from crewchief.core.aliases import (
     AliasChange,
-    AliasOp,
     check_create,
     check_expected,
     check_rename,
-    create_op,
     delete_op,
     rename_op,
+    switch_ops,
 )
 from crewchief.errors import AliasNotFound, InvalidInput, Refused
 from crewchief.target import Target
@@ -90,8 +89,7 @@ def execute_switch(target: Target, plan: SwitchPlan) -> list[AliasChange]:
     """One atomic batch, compare-and-set against what the plan saw."""
     if plan.changes_nothing:
         return []
-    ops: list[AliasOp] = [delete_op(plan.alias)] if plan.current else []
-    ops.append(create_op(plan.alias, plan.new))
+    ops = switch_ops(plan.alias, plan.current, plan.new)
     return target.update_aliases(ops, expect={plan.alias: plan.current})
 
 

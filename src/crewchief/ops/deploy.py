@@ -21,6 +21,7 @@ from typing import Any
 
 from qdrant_client import models
 
+from crewchief.core.client import top_ids
 from crewchief.errors import CollectionNotFound, InvalidInput, Refused
 from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_switch
 from crewchief.ops.copy import EmbedFn, Progress, copy_points
@@ -263,14 +264,6 @@ def read_queries(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _top(target: Target, name: str, vector: list[float], k: int, exact: bool = False) -> set[Any]:
-    params = models.SearchParams(exact=True) if exact else None
-    points = target.client.query_points(
-        name, query=vector, limit=k, search_params=params, with_payload=False
-    ).points
-    return {p.id for p in points}
-
-
 def run_gates(
     target: Target,
     plan: DeployPlan,
@@ -291,9 +284,9 @@ def run_gates(
                 if "payload" not in q:
                     raise InvalidInput('--queries lines need a "payload" when --embed is used')
                 new_vec = embed([q["payload"]])[0]
-            old = _top(target, plan.source, q["vector"], k)
-            new = _top(target, plan.new, new_vec, k)
-            exact = _top(target, plan.new, new_vec, k, exact=True)
+            old = set(top_ids(target.client, plan.source, q["vector"], k))
+            new = set(top_ids(target.client, plan.new, new_vec, k))
+            exact = set(top_ids(target.client, plan.new, new_vec, k, exact=True))
             overlaps.append(len(old & new) / k)
             recalls.append(len(new & exact) / max(1, len(exact)))
         overlap = sum(overlaps) / len(overlaps)

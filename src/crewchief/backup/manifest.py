@@ -1,0 +1,203 @@
+"""A backup's manifest, typed: what `backups/<id>.json` in a repository holds.
+
+    {"id", "created", "source": {"kind", "location"},
+     "collections": {name: {"config", "points", "aliases", "probes": [{"vector", "ids"}],
+                            "native": {"kind", "file", "checksum"} | null,
+                            "portable": [file, ...] | null}},
+     "aliases": {alias: collection},
+     "stats": {"bytes_total", "bytes_new", "chunks_total", "chunks_new", "dedup_ratio"}}
+
+where a file is {"path", "size", "chunks": [[sha256, length], ...]}.  `to_json` writes
+the keys in this order, so a manifest written today has the bytes it always had, and
+`from_json` reads every manifest ever written (`native` or `portable` may be null).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from crewchief.errors import SnapshotCorrupt
+
+
+@dataclass
+class UploadStats:
+    """What a backup wrote: every chunk it references vs the chunks that were new."""
+
+    bytes_total: int = 0
+    bytes_new: int = 0
+    chunks_total: int = 0
+    chunks_new: int = 0
+
+    @property
+    def dedup_ratio(self) -> float:
+        """Bytes referenced / bytes uploaded (1.0: nothing was already there)."""
+        return self.bytes_total / self.bytes_new if self.bytes_new else float("inf")
+
+    def to_json(self) -> dict[str, Any]:
+        ratio = self.dedup_ratio
+        return {
+            "bytes_total": self.bytes_total,
+            "bytes_new": self.bytes_new,
+            "chunks_total": self.chunks_total,
+            "chunks_new": self.chunks_new,
+            "dedup_ratio": round(ratio, 3) if ratio != float("inf") else None,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> UploadStats:
+        """`dedup_ratio` is derived from the counts, so it is not read back."""
+        return cls(d["bytes_total"], d["bytes_new"], d["chunks_total"], d["chunks_new"])
+
+
+@dataclass
+class FileEntry:
+    """A file of a backup: its relative path, size and chunks [(sha256, length), ...]."""
+
+    path: str
+    size: int
+    chunks: list[tuple[str, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "chunks": [list(c) for c in self.chunks]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FileEntry:
+        return cls(d["path"], d["size"], [(h, n) for h, n in d["chunks"]])
+
+
+@dataclass
+class NativeCopy:
+    """The target's own snapshot file of a collection; restorable onto a `kind` target."""
+
+    kind: str
+    file: FileEntry
+    checksum: str  # SHA-256 of the whole snapshot file
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file": self.file.to_json(), "checksum": self.checksum}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NativeCopy:
+        return cls(d["kind"], FileEntry.from_json(d["file"]), d["checksum"])
+
+
+@dataclass
+class Probe:
+    """An exact query taken at backup time and the ids it found, replayed by a full verify."""
+
+    vector: list[float]
+    ids: list[int | str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"vector": self.vector, "ids": self.ids}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Probe:
+        return cls(d["vector"], d["ids"])
+
+
+@dataclass
+class CollectionBackup:
+    """One collection in a backup: its config, counts, aliases, probes and copies."""
+
+    config: dict[str, Any]  # CollectionConfig as JSON
+    points: int
+    aliases: list[str] = field(default_factory=list)
+    probes: list[Probe] = field(default_factory=list)
+    native: NativeCopy | None = None
+    portable: list[FileEntry] | None = None  # the portable export's files
+
+    def files(self) -> list[FileEntry]:
+        """Every file of this collection's copies."""
+        return [*(self.portable or []), *([self.native.file] if self.native else [])]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "points": self.points,
+            "aliases": self.aliases,
+            "probes": [p.to_json() for p in self.probes],
+            "native": self.native.to_json() if self.native else None,
+            "portable": None if self.portable is None else [f.to_json() for f in self.portable],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CollectionBackup:
+        native, portable = d.get("native"), d.get("portable")
+        return cls(
+            config=d["config"],
+            points=d["points"],
+            aliases=list(d["aliases"]),
+            probes=[Probe.from_json(p) for p in d["probes"]],
+            native=None if native is None else NativeCopy.from_json(native),
+            portable=None if portable is None else [FileEntry.from_json(f) for f in portable],
+        )
+
+
+@dataclass
+class BackupSource:
+    """Where a backup was taken: the target's kind and location (directory or URL)."""
+
+    kind: str
+    location: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "location": self.location}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> BackupSource:
+        return cls(d["kind"], d["location"])
+
+
+@dataclass
+class BackupManifest:
+    """`backups/<id>.json`: written last, so a backup without it does not exist."""
+
+    id: str
+    created: str  # ISO 8601, UTC
+    source: BackupSource
+    collections: dict[str, CollectionBackup]
+    aliases: dict[str, str]  # alias -> collection, for the collections backed up
+    stats: UploadStats
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromisoformat(self.created)
+
+    def referenced_digests(self) -> set[str]:
+        """Every chunk this backup needs (what prune keeps, what verify reads)."""
+        return {
+            h for entry in self.collections.values() for f in entry.files() for h, _ in f.chunks
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created": self.created,
+            "source": self.source.to_json(),
+            "collections": {name: c.to_json() for name, c in self.collections.items()},
+            "aliases": self.aliases,
+            "stats": self.stats.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> BackupManifest:
+        try:
+            return cls(
+                id=d["id"],
+                created=d["created"],
+                source=BackupSource.from_json(d["source"]),
+                collections={
+                    name: CollectionBackup.from_json(c) for name, c in d["collections"].items()
+                },
+                aliases=dict(d["aliases"]),
+                stats=UploadStats.from_json(d["stats"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SnapshotCorrupt(
+                f"Backup manifest {d.get('id', '?') if isinstance(d, dict) else '?'} is "
+                f"malformed ({type(exc).__name__}: {exc})",
+                hint="Run crewchief backup verify --all; an older backup may still be intact",
+            ) from None
