@@ -14,6 +14,7 @@ from pathlib import Path
 
 from qdrant_client import models
 
+from crewchief.core.vectors import unnamed_vector
 from crewchief.datasets import embedding_like, movie_payload
 from crewchief.engine import Engine
 from crewchief.errors import EngineFailure
@@ -71,8 +72,8 @@ def run_demo(data_dir: Path, n: int = 3000, say: Callable[[str], None] = print) 
 
         say("[bold]Phase 2 - Inspection[/]: what does the engine say about it?")
         info = engine.get_collection(V1)
-        params = info.config.params.vectors
-        assert isinstance(params, models.VectorParams)
+        params = unnamed_vector(info.config)
+        assert params is not None
         report.points, report.vector_size = info.points_count or 0, params.size
         report.status = info.status.value
         say(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from crewchief import Engine
+from crewchief.core.aliases import create_op
 from crewchief.engine.builder import FAIL_ENV
 from crewchief.ops import aliases
 from crewchief.target import HISTORY_COLLECTION, QdrantTarget, ServeTarget
@@ -126,7 +127,7 @@ def test_bad_input_is_one_line_and_a_code(tmp_path: Path, bad: list[str]) -> Non
 def _with_alias(data: Path) -> None:
     with Engine(data) as engine:
         fill(engine, "app_v1", n=5, dim=4)
-        engine.update_collection_aliases([aliases.create_op("prod", "app_v1")])
+        engine.update_collection_aliases([create_op("prod", "app_v1")])
 
 
 def test_target_from_the_environment_or_the_default_directory(tmp_path: Path) -> None:
@@ -151,7 +152,7 @@ def test_a_correct_api_key_by_option_or_environment(tmp_path: Path) -> None:
     try:
         with ServeTarget(server.url, api_key=key) as target:
             fill(target.client, "app_v1", n=5, dim=4)
-            target.update_aliases([aliases.create_op("prod", "app_v1")])
+            target.update_aliases([create_op("prod", "app_v1")])
         url = server.url
         by_option = cli("alias", "list", "--json", "--target", url, "--api-key", key)
         assert by_option.returncode == 0, by_option.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from qdrant_client import models
 
-from crewchief.core.aliases import AliasOp
+from crewchief.core.aliases import AliasOp, create_op, delete_op
 from crewchief.engine.builder import FAIL_ENV
 from crewchief.errors import (
     AliasNotFound,
@@ -151,7 +151,7 @@ def _race(writers: list[Target], alias: str, seen: str, to: list[str]) -> dict[s
     outcomes: dict[str, str] = {}
 
     def move(writer: Target, collection: str) -> None:
-        batch: list[AliasOp] = [ops.delete_op(alias), ops.create_op(alias, collection)]
+        batch: list[AliasOp] = [delete_op(alias), create_op(alias, collection)]
         start.wait()
         try:
             writer.update_aliases(batch, expect={alias: seen})

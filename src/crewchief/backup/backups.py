@@ -32,6 +32,7 @@ from crewchief.backup.portable import export_collection, import_collection
 from crewchief.backup.repository import Repository, new_backup_id
 from crewchief.core.aliases import check_create, switch_ops
 from crewchief.core.client import QdrantAPI, created, top_ids
+from crewchief.core.vectors import unnamed_vector
 from crewchief.errors import CollectionNotFound, InvalidInput
 from crewchief.fsutil import sha256_file, staging_dir
 from crewchief.target import Target
@@ -41,9 +42,9 @@ PROBES = 5
 PROBE_K = 10
 
 
-def _probes(client: QdrantAPI, name: str, vectors_config: Any) -> list[Probe]:
+def _probes(client: QdrantAPI, name: str, config: models.CollectionConfig) -> list[Probe]:
     """A few exact queries and their answers, to replay after a restore."""
-    if not isinstance(vectors_config, models.VectorParams):
+    if unnamed_vector(config) is None:
         return []  # named vectors: probes would need a `using`; counts still verify
     page, _ = client.scroll(name, limit=PROBES, with_payload=False, with_vectors=True)
     probes = []
@@ -105,7 +106,7 @@ def create_backup(
                     config=info.config.model_dump(mode="json", exclude_none=True),
                     points=target.client.count(name, exact=True).count,
                     aliases=sorted(a for a, c in aliases.items() if c == name),
-                    probes=_probes(target.client, name, info.config.params.vectors),
+                    probes=_probes(target.client, name, info.config),
                     native=_native(target, name, repo, work, stats) if native else None,
                 )
                 if portable:

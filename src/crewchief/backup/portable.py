@@ -16,7 +16,6 @@ present, so an interrupted import resumes.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -35,7 +34,7 @@ from crewchief.core.collection_config import (
     payload_schema_json,
 )
 from crewchief.errors import EngineFailure, InvalidInput, SnapshotCorrupt
-from crewchief.fsutil import atomic_write_json, sha256_file
+from crewchief.fsutil import atomic_write_json, commit_file, sha256_file
 
 FORMAT = "crewchief-portable-1"
 MANIFEST = "collection.json"
@@ -180,9 +179,7 @@ class _PartWriter:
 
     def finish(self) -> str:
         self.writer.close()
-        with open(self.tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(self.tmp, self.path)
+        commit_file(self.tmp, self.path)
         return "sha256:" + sha256_file(self.path)
 
     def abort(self) -> None:

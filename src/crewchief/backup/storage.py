@@ -16,17 +16,15 @@ import contextlib
 import functools
 import io
 import os
-import shutil
 import stat
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from crewchief.errors import InvalidInput, NotFound, StorageError
-from crewchief.fsutil import fsync_dir
+from crewchief.fsutil import atomic_copy, fsync_dir
 
 TEMP_PREFIX = ".crewchief-tmp-"  # in-flight local writes; never listed, never a key part
 MAX_KEY_BYTES = 1024  # S3's limit, applied everywhere so backends accept the same keys
@@ -118,23 +116,6 @@ def _local_file(path: Path) -> Path:
     return Path(path)
 
 
-def _replace_file(target: Path, source: BinaryIO, durable: bool) -> None:
-    """Copy `source` to `target` through a temp file and a rename; fsync both when `durable`."""
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            shutil.copyfileobj(source, f, 1 << 20)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if durable:
-        fsync_dir(target.parent)
-
-
 def not_found(storage: Storage, key: str) -> NotFound:
     return NotFound(
         f"No object `{key}` in {storage.url}",
@@ -185,13 +166,13 @@ class LocalStorage(Storage):
         target = self._path(key)
         with self._os_errors(key, reading=False):
             self._make_dirs(target.parent)
-            _replace_file(target, io.BytesIO(data), durable=True)
+            atomic_copy(target, io.BytesIO(data), prefix=TEMP_PREFIX)
 
     def put_file(self, key: str, path: Path) -> None:
         target = self._path(key)
         with open(_local_file(path), "rb") as src, self._os_errors(key, reading=False):
             self._make_dirs(target.parent)
-            _replace_file(target, src, durable=True)
+            atomic_copy(target, src, prefix=TEMP_PREFIX)
 
     def get(self, key: str) -> bytes:
         with self._os_errors(key):
@@ -202,7 +183,7 @@ class LocalStorage(Storage):
             src = open(self._path(key), "rb")  # noqa: SIM115 - closed below
         with src, self._os_errors(key, reading=False):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            _replace_file(Path(path), src, durable=False)
+            atomic_copy(Path(path), src, durable=False, prefix=TEMP_PREFIX)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

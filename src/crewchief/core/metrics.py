@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from qdrant_client import models
 
 from crewchief.core.client import QdrantAPI
+from crewchief.core.vectors import dense_vectors
 from crewchief.errors import NotFound
 
 STATUSES = ("green", "yellow", "grey", "red")
@@ -143,10 +144,7 @@ def _write_collections(w: FamilyWriter, infos: dict[str, models.CollectionInfo])
 
 
 def _vector_names(info: models.CollectionInfo) -> list[str]:
-    vectors = info.config.params.vectors
-    if isinstance(vectors, dict):
-        return sorted(vectors)
-    return [""] if vectors is not None else []
+    return sorted(dense_vectors(info.config))
 
 
 def _snapshot_time(snapshot: models.SnapshotDescription) -> float | None:

@@ -12,9 +12,8 @@ import random
 from dataclasses import asdict
 from typing import Any
 
-from qdrant_client import models
-
 from crewchief.core.client import created
+from crewchief.core.vectors import dense_vectors, unnamed_vector
 from crewchief.errors import InvalidInput, Refused
 from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_rollback, plan_switch
 from crewchief.target import Target
@@ -82,10 +81,10 @@ def delete_snapshot(target: Target, collection: str, snapshot: str) -> dict[str,
 
 
 def _vector_name(target: Target, collection: str, using: str | None) -> str | None:
-    vectors = target.client.get_collection(collection).config.params.vectors
-    if isinstance(vectors, models.VectorParams):
+    config = target.client.get_collection(collection).config
+    if unnamed_vector(config) is not None:
         return None
-    names = sorted(vectors or {})
+    names = sorted(dense_vectors(config))
     if using:
         if using not in names:
             raise InvalidInput(f"`{collection}` has no vector named `{using}` (has {names})")

@@ -13,6 +13,7 @@ from typing import Any
 
 from qdrant_client import models
 
+from crewchief.core.vectors import dense_vectors
 from crewchief.dashboard.history import History
 from crewchief.dashboard.repoview import RepoSummary, RepoView, age_seconds
 from crewchief.ops.health import CollectionFacts, HealthPolicy, Indicator, assess, gather
@@ -100,12 +101,9 @@ def _repo_brief(summary: RepoSummary | None) -> dict[str, Any] | None:
 
 def _vectors(config: models.CollectionConfig) -> list[dict[str, Any]]:
     """The collection's dense vectors: [{"name": "" for the unnamed one, "size": n}]."""
-    vectors = config.params.vectors
-    if isinstance(vectors, models.VectorParams):
-        return [{"name": "", "size": vectors.size, "distance": vectors.distance.value}]
     return [
         {"name": n, "size": v.size, "distance": v.distance.value}
-        for n, v in sorted((vectors or {}).items())
+        for n, v in sorted(dense_vectors(config).items())
     ]
 
 

@@ -19,7 +19,6 @@ module makes the result durable.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 from crewchief.core.aliases import AliasChange, AliasOp, check_expected, now_iso, plan_alias_changes
 from crewchief.errors import AlreadyExists, CollectionNotFound
-from crewchief.fsutil import append_line, atomic_write_json, fsync_dir
+from crewchief.fsutil import append_line, atomic_write_bytes, atomic_write_json
 
 CATALOG = "catalog.json"
 HISTORY = "alias-history.jsonl"
@@ -73,12 +72,7 @@ class Catalog:
                 continue
             keep.append(line)
         if dropped:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            fsync_dir(self.dir)
+            atomic_write_bytes(path, "".join(line + "\n" for line in keep).encode("utf-8"))
 
     def _save(self, collections: dict[str, Any], aliases: dict[str, str], alias_seq: int) -> None:
         atomic_write_json(

@@ -12,6 +12,7 @@ from typing import Any
 import qdrant_edge as edge
 from qdrant_client import models
 
+from crewchief.core.vectors import dense_vectors
 from crewchief.errors import InvalidInput
 
 # Qdrant's defaults (what a server reports for a collection created without options).
@@ -107,11 +108,7 @@ def _parse_vectors(
 
 def vector_sizes(config: models.CollectionConfig) -> dict[str, int]:
     """Vector name ("" for the single unnamed vector) -> dimension."""
-    v = config.params.vectors
-    if isinstance(v, models.VectorParams):
-        return {"": v.size}
-    assert isinstance(v, dict)
-    return {name: p.size for name, p in v.items()}
+    return {name: p.size for name, p in dense_vectors(config).items()}
 
 
 def _edge_hnsw(h: models.HnswConfig | models.HnswConfigDiff | None) -> edge.HnswIndexConfig | None:

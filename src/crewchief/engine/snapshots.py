@@ -22,7 +22,6 @@ Full snapshot: a plain tar of every collection's snapshot plus `config.json`
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -33,7 +32,7 @@ from typing import Any
 from qdrant_client import models
 
 from crewchief.errors import SnapshotCorrupt, SnapshotNotFound, validate_name
-from crewchief.fsutil import atomic_write_bytes, fsync_dir, sha256_file
+from crewchief.fsutil import atomic_write_bytes, commit_file, fsync_dir, sha256_file
 
 SUFFIX = ".snapshot"
 FORMAT = "crewchief-1"
@@ -121,11 +120,8 @@ def publish(staging: Path, members: list[str], directory: Path, name: str) -> Pa
             check=True,
             capture_output=True,
         )
-        with open(partial, "rb") as f:
-            os.fsync(f.fileno())
         atomic_write_bytes(final.with_name(name + ".checksum"), sha256_file(partial).encode())
-        os.replace(partial, final)
-        fsync_dir(directory)
+        commit_file(partial, final)
     except subprocess.CalledProcessError as exc:
         partial.unlink(missing_ok=True)
         raise SnapshotCorrupt(

@@ -22,6 +22,7 @@ from typing import Any
 from qdrant_client import models
 
 from crewchief.core.client import top_ids
+from crewchief.core.vectors import unnamed_vector
 from crewchief.errors import CollectionNotFound, InvalidInput, Refused
 from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_switch
 from crewchief.ops.copy import EmbedFn, Progress, copy_points
@@ -121,8 +122,8 @@ def load_embed(spec: str) -> EmbedFn:
 
 
 def _new_vectors(source: models.CollectionConfig, ch: ConfigChanges) -> models.VectorParams:
-    v = source.params.vectors
-    if not isinstance(v, models.VectorParams):
+    v = unnamed_vector(source)
+    if v is None:
         raise InvalidInput(
             "deploy supports collections with one unnamed vector",
             hint="Named vectors: migrate with the Python API",

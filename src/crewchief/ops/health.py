@@ -19,6 +19,7 @@ from qdrant_client import models
 
 from crewchief.backup.state import BackupState, job_failing
 from crewchief.core.indexing import over_indexing_threshold, unindexed_vectors
+from crewchief.core.vectors import dense_vectors
 from crewchief.ops.versions import families
 from crewchief.target import Target
 
@@ -92,12 +93,7 @@ class HealthReport:
 
 def _collection_facts(target: Target, name: str) -> CollectionFacts:
     info: models.CollectionInfo = target.client.get_collection(name)
-    vectors = info.config.params.vectors
-    sizes = (
-        [vectors.size]
-        if isinstance(vectors, models.VectorParams)
-        else [v.size for v in (vectors or {}).values()]
-    ) or [0]
+    sizes = [v.size for v in dense_vectors(info.config).values()] or [0]
     error = None
     if isinstance(info.optimizer_status, models.OptimizersStatusOneOf1):
         error = info.optimizer_status.error

@@ -130,12 +130,3 @@ def query_vector(sizes: dict[str, int], query: Any, using: str | None) -> edge.Q
     name = using or ""
     floats = check_vector(sizes, name, query)
     return edge.Query.Nearest(floats, using=using) if using else edge.Query.Nearest(floats)
-
-
-def point_ids(selector: Any) -> list[Any] | None:
-    """The ids of a points selector, or None when it selects by filter."""
-    if isinstance(selector, models.PointIdsList):
-        return [edge_point_id(i) for i in selector.points]
-    if isinstance(selector, list | tuple):
-        return [edge_point_id(i) for i in selector]
-    return None
