@@ -26,9 +26,11 @@ from qdrant_client import models
 
 from crewchief.core.aliases import AliasChange, AliasOp
 from crewchief.engine import requests
+from crewchief.engine.api.payload import PayloadAPI
 from crewchief.engine.api.points import PointsAPI
 from crewchief.engine.api.query import QueryAPI
 from crewchief.engine.api.snapshots import SnapshotsAPI
+from crewchief.engine.api.vectors import VectorsAPI
 from crewchief.engine.catalog import Catalog
 from crewchief.engine.collection import Collection
 from crewchief.engine.datadir import DataDir
@@ -37,7 +39,7 @@ from crewchief.engine.snapshot_store import SnapshotStore
 from crewchief.errors import validate_name
 
 
-class Engine(PointsAPI, QueryAPI, SnapshotsAPI):
+class Engine(PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, SnapshotsAPI):
     """The embedded engine.  One process owns a data directory at a time."""
 
     def __init__(

@@ -30,6 +30,7 @@ from crewchief.errors import CrewchiefError
 from crewchief.server import (
     routes_collections,
     routes_crewchief,
+    routes_payload,
     routes_points,
     routes_service,
     routes_snapshots,
@@ -49,7 +50,8 @@ _PREFIX = {400: "Wrong input: ", 404: "Not found: "}
 
 def qdrant_message(status: int, message: str) -> str:
     prefix = _PREFIX.get(status, "")
-    return message if message.startswith(prefix) else prefix + message
+    # Qdrant's 400s are "Wrong input: ..." or "Bad request: ..." (an empty update request)
+    return message if message.startswith((prefix, "Bad request: ")) else prefix + message
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -109,6 +111,7 @@ def create_app(
             *routes_service.routes,
             *routes_collections.routes,
             *routes_points.routes,
+            *routes_payload.routes,
             *routes_snapshots.routes,
             *routes_crewchief.routes,
             dashboard.mount(),

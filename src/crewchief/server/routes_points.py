@@ -12,6 +12,7 @@ Each route calls a typed `Engine` method (see dispatch.py), so mypy checks every
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -21,8 +22,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from crewchief.engine.convert.index_schema import schema_problem
 from crewchief.server.dispatch import call, drop_none, engine_of
-from crewchief.server.envelope import ApiError, ok, parse_body, query_bool, query_enum, query_int
+from crewchief.server.envelope import (
+    ApiError,
+    decode_body,
+    ok,
+    parse_body,
+    query_bool,
+    query_enum,
+    query_int,
+)
+
+_NO_SCHEMA = (
+    "Bad request: Can't auto-detect field type, please specify `field_schema` in the request"
+)
 
 
 def _collection(request: Request) -> str:
@@ -191,7 +205,17 @@ async def query_batch(request: Request) -> Response:
 
 async def create_index(request: Request) -> Response:
     options = _update_options(request)
-    body: models.CreateFieldIndex = await parse_body(request, models.CreateFieldIndex)
+    data = await parse_body(request, dict[str, Any])
+    if "field_type" in data and "field_schema" not in data:  # Qdrant's alias
+        data["field_schema"] = data.pop("field_type")
+    body: models.CreateFieldIndex = decode_body(json.dumps(data).encode(), models.CreateFieldIndex)
+    problem = schema_problem(body.field_schema)
+    if problem is not None:  # Qdrant validates the schema while it parses the body
+        field, message = problem
+        raise ApiError(422, f"Validation error in JSON body: [field_schema.{field}: {message}]")
+    if body.field_schema is None:
+        await call(engine_of(request).collection, _collection(request))  # 404 comes first
+        raise ApiError(400, _NO_SCHEMA)
     result = await call(
         engine_of(request).create_payload_index,
         _collection(request),

@@ -1,14 +1,15 @@
 """QdrantClient's methods by area, mixed into `Engine` (engine.py), which holds the parts.
 
-    points.py     writes: upsert, upload_points, delete, payload indexes
+    points.py     writes: upsert, upload_points, delete, batch_update_points, payload indexes
+    payload.py    set_payload, overwrite_payload, delete_payload, clear_payload
+    vectors.py    update_vectors, delete_vectors
     query.py      reads: retrieve, scroll, count, query_points
     snapshots.py  collection and full snapshots
 
-Each method checks and converts its arguments with `engine.requests` (pure builders)
-and hands the work to the part that owns it.  Rooms for what comes next: payload and
-vector operations (set_payload, overwrite_payload, delete_payload, clear_payload,
-update_vectors, delete_vectors, batch_update_points) in points.py; the rest of the
-Query API (query_batch_points, query_points_groups, recommend, discover, facet,
-search_matrix_*) in query.py, or in a module of its own per family once it is large.
+Each method checks and converts its arguments with `engine.requests` or
+`engine.updates` (pure builders) and hands the work to the part that owns it.  Rooms
+for what comes next: the rest of the Query API (query_batch_points, query_points_groups,
+recommend, discover, facet, search_matrix_*) in query.py, or in a module of its own per
+family once it is large.
 Collection and alias methods stay on `Engine` itself.
 """

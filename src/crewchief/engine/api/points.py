@@ -1,4 +1,11 @@
-"""Writes: QdrantClient's point and payload index updates, as Edge update operations."""
+"""Writes: QdrantClient's point and payload index updates, as Edge update operations.
+
+`_apply` applies `updates.Update`s (payload and vector operations, batches) the way
+Qdrant does: an empty id list is refused when the update is reached, and an update that
+names points the collection does not hold writes the points it does hold, then answers
+404 for the first missing one.  The lookup and the write happen under the collection's
+lock, so no other write comes between them.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,12 @@ from typing import Any
 import qdrant_edge as edge
 from qdrant_client import models
 
-from crewchief.engine import requests
+from crewchief.core.vectors import dense_vectors
+from crewchief.engine import requests, updates
+from crewchief.engine.collection import Collection
+from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.registry import Collections
+from crewchief.errors import InvalidInput, NotFound
 
 
 class PointsAPI:
@@ -27,6 +38,42 @@ class PointsAPI:
         return models.UpdateResult(
             operation_id=self._op_counter, status=models.UpdateStatus.COMPLETED
         )
+
+    def _apply(
+        self, collection_name: str, batch: Sequence[Sequence[updates.Update]]
+    ) -> list[models.UpdateResult]:
+        """Apply each group of updates in turn (one UpdateResult per group).  A failure
+        stops the batch there; the groups before it stay applied, as in Qdrant."""
+        col = self._collections.get(collection_name)
+        results: list[models.UpdateResult] = []
+
+        def run(shard: edge.EdgeShard) -> None:
+            for group in batch:
+                for update in group:
+                    _apply_one(col, shard, update)
+                self._op_counter += 1
+                results.append(
+                    models.UpdateResult(
+                        operation_id=self._op_counter, status=models.UpdateStatus.COMPLETED
+                    )
+                )
+
+        # Collection.update takes the same (reentrant) lock that read holds here
+        col.read(run)
+        return results
+
+    def batch_update_points(
+        self,
+        collection_name: str,
+        update_operations: Sequence[Any],
+        wait: bool = True,
+        ordering: Any = None,
+        **kwargs: Any,
+    ) -> list[models.UpdateResult]:
+        """Every operation checked first (bad input changes nothing), then applied in order."""
+        col = self._collections.get(collection_name)
+        batch = updates.batch_updates(col.sizes, vector_names(col), update_operations)
+        return self._apply(collection_name, batch)
 
     def upsert(
         self,
@@ -65,6 +112,10 @@ class PointsAPI:
     def delete(
         self, collection_name: str, points_selector: Any, wait: bool = True, **kwargs: Any
     ) -> models.UpdateResult:
+        ids = updates.selection(points_selector).ids if _is_ids(points_selector) else None
+        if ids is not None and not ids:
+            self._collections.get(collection_name)
+            raise InvalidInput(updates.EMPTY_UPDATE, hint="Name at least one point id")
         return self._write(collection_name, requests.delete_op(points_selector))
 
     def create_payload_index(
@@ -83,3 +134,35 @@ class PointsAPI:
         self, collection_name: str, field_name: str, wait: bool = True, **kwargs: Any
     ) -> models.UpdateResult:
         return self._write(collection_name, requests.delete_index_op(field_name))
+
+
+def _is_ids(selector: Any) -> bool:
+    return isinstance(selector, list | tuple | models.PointIdsList)
+
+
+def vector_names(col: Collection) -> set[str]:
+    """Every vector name of the collection ("" for the unnamed one), dense and sparse."""
+    params = col.config.params
+    names = set(dense_vectors(col.config))
+    return names | set(params.sparse_vectors or {})
+
+
+def _apply_one(col: Collection, shard: edge.EdgeShard, update: updates.Update) -> None:
+    if update.ids is None:
+        col.update(update.make([]), update.upserted)
+        return
+    if not update.ids:
+        raise InvalidInput(updates.EMPTY_UPDATE, hint="Name at least one point id")
+    if not update.must_exist:
+        col.update(update.make(update.ids), update.upserted)
+        return
+    found = {r.id for r in shard.retrieve(update.ids, with_payload=False, with_vector=False)}
+    present = [i for i in update.ids if i in found]
+    if present:
+        col.update(update.make(present), update.upserted)
+    missing = next((i for i in update.ids if i not in found), None)
+    if missing is not None:
+        raise NotFound(
+            f"No point with id {client_point_id(missing)} found",
+            hint="Upsert the point first, or check its id with retrieve",
+        )

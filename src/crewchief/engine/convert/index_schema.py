@@ -3,6 +3,9 @@
 `models.PayloadSchemaType` (or its text) and every `models.*IndexParams` map to the
 edge's schema types and params; `client_payload_schema` turns what the edge reports
 (get_collection's payload_schema) back into `models.PayloadIndexInfo`.
+`schema_problem` is Qdrant's own validation of a schema (an integer index needs
+`lookup` or `range`), which the edge does not make: the engine refuses what it names,
+and the server answers it as Qdrant's 422.
 """
 
 from __future__ import annotations
@@ -50,6 +53,17 @@ _SCHEMA_HINT = (
 )
 
 
+LOOKUP_AND_RANGE = "the 'lookup' and 'range' capabilities can't be both disabled"
+
+
+def schema_problem(field_schema: Any) -> tuple[str, str] | None:
+    """(field, Qdrant's text) when Qdrant's validation refuses `field_schema`, else None."""
+    integer = isinstance(field_schema, models.IntegerIndexParams)
+    if integer and field_schema.lookup is False and field_schema.range is False:
+        return "lookup", f"Validation error: {LOOKUP_AND_RANGE} [{{}}]"
+    return None
+
+
 def edge_payload_schema(
     field_schema: models.PayloadSchemaType | str | Any,
 ) -> tuple[qe.PayloadSchemaType, PayloadSchemaParams | None]:
@@ -67,6 +81,14 @@ def edge_payload_schema(
                 f"Unknown payload schema type {field_schema!r}", hint=_SCHEMA_HINT
             ) from None
         return _SCHEMA_TYPES[schema_type], None
+    if isinstance(field_schema, dict):
+        field_schema = _params_model(field_schema)
+    problem = schema_problem(field_schema)
+    if problem is not None:
+        raise InvalidInput(
+            f"Validation error in field_schema: [{problem[0]}: {problem[1]}]",
+            hint="Enable `lookup` (exact matches) or `range` (range filters), or both",
+        )
     entry = _PARAMS.get(type(field_schema))
     if entry is None:
         raise InvalidInput(
@@ -89,6 +111,21 @@ def edge_payload_schema(
             hint="Drop the options the message names",
         ) from exc
     return _SCHEMA_TYPES[schema_type], params
+
+
+def _params_model(data: dict[str, Any]) -> Any:
+    """The `*IndexParams` model of a schema in its JSON form ({"type": "integer", ...})."""
+    try:
+        schema_type = models.PayloadSchemaType(data.get("type"))
+    except ValueError:
+        raise InvalidInput(
+            f"Unknown payload schema type {data.get('type')!r}", hint=_SCHEMA_HINT
+        ) from None
+    cls = next(c for c, (t, _) in _PARAMS.items() if t == schema_type)
+    try:
+        return cls.model_validate(data)
+    except ValueError as exc:
+        raise InvalidInput(f"Bad {cls.__name__}: {exc}", hint=_SCHEMA_HINT) from exc
 
 
 def edge_field_index_schema(
