@@ -169,6 +169,7 @@ def calls(w: Mapping[str, str]) -> list[Call]:
             {"field_name": "year", "field_schema": "integer"},
         ),
         Call(WRITE, "DELETE", col + "/index/{field_name}", f"/collections/{C}/index/genre"),
+        *payload_calls(col),
         Call(WRITE, "POST", snaps, f"/collections/{C}/snapshots"),
         Call(
             WRITE,
@@ -199,6 +200,35 @@ def calls(w: Mapping[str, str]) -> list[Call]:
         ),
         Call(WRITE, "DELETE", "/snapshots/{snapshot_name}", f"/snapshots/{w['doomed_full']}"),
         *dashboard_calls(w),
+    ]
+
+
+def payload_calls(col: str) -> list[Call]:
+    """Payload, vector and batch updates (server/routes_payload.py): writes, every one."""
+    p, path = col + "/points", f"/collections/{C}/points"
+    vector = {"points": [{"id": 1, "vector": [1, 2, 3, 4]}]}
+    batch = {"operations": [{"set_payload": {"payload": {"y": 1}, "points": [2]}}]}
+    x = {"payload": {"x": 1}, "points": [2]}
+    return [
+        Call(WRITE, "PUT", p + "/vectors", path + "/vectors", vector),
+        Call(
+            WRITE,
+            "POST",
+            p + "/vectors/delete",
+            path + "/vectors/delete",
+            {"points": [9], "vector": [""]},
+        ),  # fmt: skip
+        Call(WRITE, "POST", p + "/payload", path + "/payload", x),
+        Call(WRITE, "PUT", p + "/payload", path + "/payload", x),
+        Call(
+            WRITE,
+            "POST",
+            p + "/payload/delete",
+            path + "/payload/delete",
+            {"keys": ["x"], "points": [2]},
+        ),  # fmt: skip
+        Call(WRITE, "POST", p + "/payload/clear", path + "/payload/clear", {"points": [3]}),
+        Call(WRITE, "POST", p + "/batch", path + "/batch", batch),
     ]
 
 

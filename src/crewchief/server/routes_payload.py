@@ -37,16 +37,20 @@ def _selector(body: models.SetPayload | models.DeletePayload) -> Any:
     raise ApiError(400, _NO_SELECTOR)
 
 
+def _check_delete_vectors(body: models.DeleteVectors, at: str) -> None:
+    if not body.vector:
+        raise _invalid(f"{at}vector", updates.NO_VECTOR_NAMES)
+    if body.points is None and body.filter is None:
+        raise ApiError(400, _NO_SELECTOR)
+
+
 def _check_operation(i: int, op: Any) -> None:
     """Qdrant's parse-time checks of one batch operation (the whole batch fails)."""
     at = f"operations[{i}]"
     if isinstance(op, models.UpdateVectorsOperation) and not op.update_vectors.points:
         raise _invalid(f"{at}.update_vectors.points", updates.NO_POINTS_TO_UPDATE)
     if isinstance(op, models.DeleteVectorsOperation):
-        if not op.delete_vectors.vector:
-            raise _invalid(f"{at}.delete_vectors.vector", updates.NO_VECTOR_NAMES)
-        if op.delete_vectors.points is None and op.delete_vectors.filter is None:
-            raise ApiError(400, _NO_SELECTOR)
+        _check_delete_vectors(op.delete_vectors, f"{at}.delete_vectors.")
     body = getattr(op, "set_payload", None) or getattr(op, "overwrite_payload", None)
     body = body or getattr(op, "delete_payload", None)
     if body is not None and body.points is None and body.filter is None:
@@ -71,7 +75,7 @@ async def update_vectors(request: Request) -> Response:
 async def delete_vectors(request: Request) -> Response:
     options = _update_options(request)
     body: models.DeleteVectors = await parse_body(request, models.DeleteVectors)
-    _check_operation(0, models.DeleteVectorsOperation(delete_vectors=body))
+    _check_delete_vectors(body, "")
     # by filter, then by ids, when the body has both (as Qdrant does): one engine call
     results = await call(
         engine_of(request).batch_update_points,
