@@ -80,7 +80,7 @@ def test_the_remote_key_decides_what_the_standalone_dashboard_may_change(
             body = {"collection": V2, "expect": V1}
             refused = local.post(f"aliases/{alias_name}/switch", json=body)
         assert refused.status_code == 403
-        assert "read-only" in refused.json()["status"]["error"]
+        assert "Global manage access is required" in refused.json()["status"]["error"]
         assert aliases_of(client)[alias_name] == V1
     finally:
         proc.stop()

@@ -43,7 +43,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="session")
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("serve-auth") / "data"
-    env = {"CREWCHIEF_API_KEY": FULL_KEY, "CREWCHIEF_READ_ONLY_API_KEY": READ_ONLY_KEY}
+    env = {
+        "CREWCHIEF_API_KEY": FULL_KEY,
+        "CREWCHIEF_READ_ONLY_API_KEY": READ_ONLY_KEY,
+        "CREWCHIEF_JWT_RBAC": "true",  # the plain keys work the same; tests/server/test_jwt.py
+    }
     proc = start_server(data, env=env)
     yield proc
     proc.stop()

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-LISTENING = re.compile(r"crewchief serve: listening on (http://\S+)")
+LISTENING = re.compile(r"crewchief serve: listening on (https?://\S+)")
 START_TIMEOUT = 30.0
 
 
@@ -30,7 +30,7 @@ class ServerProcess:
         base = command or [sys.executable, "-m", "crewchief.server"]
         self.argv = [*base, "--data", str(data), "--port", "0", *args]
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        for name in ("CREWCHIEF_API_KEY", "CREWCHIEF_READ_ONLY_API_KEY"):
+        for name in ("CREWCHIEF_API_KEY", "CREWCHIEF_READ_ONLY_API_KEY", "CREWCHIEF_JWT_RBAC"):
             if env is None or name not in env:
                 full_env.pop(name, None)
         self.proc = subprocess.Popen(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from qdrant_client import models
 from qdrant_client.http.exceptions import UnexpectedResponse
@@ -292,39 +293,115 @@ def test_the_matrix_covers_every_route(tmp_path: Path) -> None:
     assert served_routes(app.routes) == covered
 
 
+NOW = int(time.time())
+OTHER = "authz_other"  # a collection the per-collection tokens below do not name
+
+
+def token(claims: dict[str, Any], secret: str = FULL_KEY, algorithm: str = "HS256") -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+        return jwt.encode(claims, secret, algorithm=algorithm)
+
+
 KEYS = {
     "none": {},
     "wrong key": {"api-key": "not-the-key"},
     "wrong bearer": {"Authorization": "Bearer not-the-key"},
     "read-only key": {"api-key": READ_ONLY_KEY},
     "read-only bearer": {"Authorization": f"Bearer {READ_ONLY_KEY}"},
+    "jwt r": {"api-key": token({"access": "r"})},
+    "jwt c:r": {"Authorization": "Bearer " + token({"access": [{"collection": C, "access": "r"}]})},
+    "jwt c:rw": {"api-key": token({"access": [{"collection": C, "access": "rw"}]})},
+    "jwt other:rw": {"api-key": token({"access": [{"collection": OTHER, "access": "rw"}]})},
+    "jwt expired": {"api-key": token({"access": "m", "exp": NOW - 120})},
+    "jwt bad signature": {"api-key": token({"access": "m"}, secret="not-the-key")},
+    "jwt read-only key": {"api-key": token({"access": "m"}, secret=READ_ONLY_KEY)},
+    "jwt hs512": {"api-key": token({"access": "m"}, algorithm="HS512")},  # not Qdrant's alg
+    "jwt m": {"Authorization": "Bearer " + token({"access": "m", "exp": NOW + 3600})},
     "full key": {"api-key": FULL_KEY},
     "full bearer": {"Authorization": f"Bearer {FULL_KEY}"},
 }
+ALLOWED_TO_WRITE = ("jwt c:rw", "jwt m", "full key", "full bearer")  # the last to run
+
+NO_KEY = "Must provide an API key or an Authorization bearer token"
+BAD_KEY = "Invalid API key or JWT"
+GLOBAL_MANAGE = "Forbidden: Global manage access is required"
+GLOBAL_ONLY = "Forbidden: Global access is required"
+LISTINGS = {"/collections", "/aliases", "/telemetry"}
+GLOBAL_WRITES_ON_A_COLLECTION = {
+    ("PUT", "/collections/{collection_name}"),
+    ("DELETE", "/collections/{collection_name}"),
+    ("PUT", "/collections/{collection_name}/snapshots/recover"),
+    ("POST", "/collections/{collection_name}/snapshots/upload"),
+}
 
 
-def expected_refusal(kind: str, key: str) -> int | None:
-    if kind == PUBLIC or key.startswith("full"):
+def scope_of(call: Call) -> str:
+    """Qdrant's matrix (tests/consensus_tests/auth_tests/test_jwt_access.py): `list` any
+    token (answers filtered), `c` a read of collection C, `g` global read; `cw` a write
+    a collection `rw` token may make, `gm` global manage."""
+    if call.kind == READ:
+        if call.route in LISTINGS:
+            return "list"
+        return "c" if call.route.startswith("/collections/{collection_name}") else "g"
+    on_collection = call.route.startswith("/collections/{collection_name}")
+    if on_collection and (call.method, call.route) not in GLOBAL_WRITES_ON_A_COLLECTION:
+        return "cw"
+    return "gm"
+
+
+def expected_refusal(call: Call, key: str) -> tuple[int, str] | None:
+    """(status, Qdrant's message) for a refusal, None when the request is let through."""
+    scope = scope_of(call)
+    if call.kind == PUBLIC or key in ("full key", "full bearer", "jwt m"):
         return None
-    if key == "none" or key.startswith("wrong"):
-        return 401
-    return None if kind == READ else 403
+    if key == "none":
+        return 401, NO_KEY
+    if key.startswith("wrong") or key == "jwt hs512":
+        return 401, BAD_KEY
+    if key == "jwt expired":
+        return 403, "ExpiredSignature"
+    if key in ("jwt bad signature", "jwt read-only key"):  # tokens are signed with the full key
+        return 403, "InvalidSignature"
+    if key in ("read-only key", "read-only bearer", "jwt r"):
+        return None if call.kind == READ else (403, GLOBAL_MANAGE)
+    # per-collection tokens
+    if scope == "list":
+        return None
+    if scope in ("g", "gm"):
+        return 403, GLOBAL_ONLY
+    if key == "jwt other:rw":
+        return 403, f"Forbidden: Access to collection {C} is required"
+    if key == "jwt c:r" and scope == "cw":
+        return 403, f"Forbidden: Write access to collection {C} is required"
+    return None
+
+
+def refusal_text(r: httpx.Response) -> str:
+    """Qdrant answers a refused key in plain text, a refused access in its JSON format."""
+    if r.headers.get("content-type", "").startswith("application/json"):
+        return str(r.json()["status"]["error"])
+    return r.text
 
 
 def test_every_route_with_every_key(auth_server: ServerProcess, world: dict[str, str]) -> None:
     failures = []
     with httpx.Client(base_url=auth_server.url, timeout=60) as http:
         for call in calls(world):
-            # refusals first: the full key's write really happens, and only once
-            for key in sorted(KEYS, key=lambda k: k.startswith("full")):
-                if key == "full bearer" and call.kind == WRITE:
-                    continue
+            # refusals first, then the keys that may write: the first write really happens
+            # (later ones may answer 404/409, which still shows they passed the key check)
+            for key in sorted(KEYS, key=lambda k: k in ALLOWED_TO_WRITE):
                 r = http.request(
                     call.method, call.path, json=call.json, files=call.files, headers=KEYS[key]
                 )
-                refusal = expected_refusal(call.kind, key)
+                refusal = expected_refusal(call, key)
                 if refusal is not None:
-                    ok = r.status_code == refusal and r.json()["status"]["error"]
+                    ok = (r.status_code, refusal_text(r)) == refusal
+                    dashboard = call.path.startswith("/dashboard")
+                    if ok and (r.status_code == 401 or refusal[1].endswith("Signature")):
+                        # the key layer: plain text as Qdrant's, JSON on the dashboard's API
+                        json_body = r.headers["content-type"].startswith("application/json")
+                        ok = json_body == dashboard
                 else:
                     ok = r.status_code not in (401, 403) and r.status_code < 500
                 if not ok:
@@ -336,7 +413,8 @@ def test_every_route_with_every_key(auth_server: ServerProcess, world: dict[str,
 
 def test_refusals_change_nothing(auth_server: ServerProcess, world: dict[str, str]) -> None:
     with httpx.Client(base_url=auth_server.url, timeout=60) as http:
-        for headers in (KEYS["none"], KEYS["wrong key"], KEYS["read-only key"]):
+        refused = ("none", "wrong key", "read-only key", "jwt r", "jwt c:rw", "jwt expired")
+        for headers in (KEYS[k] for k in refused):
             r = http.put(
                 "/collections/authz_never",
                 json={"vectors": {"size": 4, "distance": "Dot"}},

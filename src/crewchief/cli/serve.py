@@ -30,6 +30,18 @@ def serve(
         envvar="CREWCHIEF_READ_ONLY_API_KEY",
         help="Key that may only read.",
     ),
+    jwt_rbac: bool = typer.Option(
+        False,
+        "--jwt-rbac",
+        envvar="CREWCHIEF_JWT_RBAC",
+        help="Accept JWTs signed (HS256) with the API key, granting the access they name.",
+    ),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", envvar="CREWCHIEF_TLS_CERT", help="PEM certificate: serve HTTPS."
+    ),
+    tls_key: Path | None = typer.Option(
+        None, "--tls-key", envvar="CREWCHIEF_TLS_KEY", help="PEM private key of --tls-cert."
+    ),
     repo: str | None = typer.Option(
         None,
         "--repo",
@@ -46,4 +58,7 @@ def serve(
         api_key=api_key,
         read_only_api_key=read_only_api_key,
         repo_url=repo,
+        jwt_rbac=jwt_rbac,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )

@@ -2,7 +2,8 @@
 
 The same server as `crewchief serve`, without the CLI around it (tests start
 it this way in a subprocess).  Keys also come from CREWCHIEF_API_KEY and
-CREWCHIEF_READ_ONLY_API_KEY; the upload limit from CREWCHIEF_MAX_UPLOAD_BYTES.
+CREWCHIEF_READ_ONLY_API_KEY, JWT RBAC from CREWCHIEF_JWT_RBAC; the upload limit
+from CREWCHIEF_MAX_UPLOAD_BYTES.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 from crewchief.errors import CrewchiefError
-from crewchief.server.runner import run_server
+from crewchief.server.runner import env_flag, run_server
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,6 +34,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("CREWCHIEF_REPO") or None,
         help="backup repository the dashboard shows (default: $CREWCHIEF_REPO)",
     )
+    parser.add_argument(
+        "--jwt-rbac",
+        action="store_true",
+        default=env_flag("CREWCHIEF_JWT_RBAC"),
+        help="JWTs signed with the API key grant the access they name",
+    )
+    parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate (HTTPS)")
+    parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key (HTTPS)")
     return parser.parse_args(argv)
 
 
@@ -47,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             read_only_api_key=args.read_only_api_key,
             max_upload_bytes=args.max_upload_bytes,
             repo_url=args.repo,
+            jwt_rbac=args.jwt_rbac,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
         )
     except CrewchiefError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

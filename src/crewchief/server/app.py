@@ -35,7 +35,7 @@ from crewchief.server import (
     routes_service,
     routes_snapshots,
 )
-from crewchief.server.auth import ApiKeyMiddleware
+from crewchief.server.auth import ApiKeyMiddleware, engine_value_exists
 from crewchief.server.dispatch import drain
 from crewchief.server.envelope import ApiError, error
 from crewchief.server.metrics import Metrics, MetricsMiddleware
@@ -93,9 +93,11 @@ def create_app(
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     repo_url: str | None = None,
+    jwt_rbac: bool = False,
 ) -> Starlette:
     """A Qdrant-compatible REST app serving `engine`, with the
-    dashboard at /dashboard (`repo_url`: the backup repository its backups page shows)."""
+    dashboard at /dashboard (`repo_url`: the backup repository its backups page shows;
+    `jwt_rbac`: JWTs signed with `api_key` grant the access they name)."""
     metrics = Metrics()
     background: set[asyncio.Task[Any]] = set()
     dashboard = Dashboard(EmbeddedTarget.around(engine), repo_url=repo_url)
@@ -118,7 +120,11 @@ def create_app(
         ],
         middleware=[
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(ApiKeyMiddleware, keys=DashboardKeys(api_key, read_only_api_key)),
+            Middleware(
+                ApiKeyMiddleware,
+                keys=DashboardKeys(api_key, read_only_api_key, jwt_rbac=jwt_rbac),
+                value_exists=engine_value_exists(engine),
+            ),
         ],
         exception_handlers={
             ApiError: _api_error,

@@ -6,6 +6,9 @@ and we print the real one, once the server accepts connections:
 
     crewchief serve: listening on http://127.0.0.1:43117
 
+With `tls_cert` and `tls_key` (PEM files) it serves HTTPS only, and says
+`https://`.
+
 SIGTERM and SIGINT stop accepting, let running requests and background
 snapshot work finish, then close the engine (flushing it) and exit 0.
 """
@@ -16,6 +19,7 @@ import asyncio
 import ipaddress
 import os
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +44,11 @@ def upload_limit_from_env() -> int:
             f"CREWCHIEF_MAX_UPLOAD_BYTES must be a positive number of bytes, got {raw!r}"
         )
     return int(raw)
+
+
+def env_flag(name: str) -> bool:
+    """A yes/no setting from the environment (`true`, `1`, `yes`, `on`: yes)."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def is_loopback(host: str) -> bool:
@@ -85,12 +94,30 @@ def _cannot_listen(host: str, port: int, exc: OSError) -> InvalidInput:
     )
 
 
-def url_for(host: str, sock: socket.socket) -> str:
+def url_for(host: str, sock: socket.socket, scheme: str = "http") -> str:
     port = sock.getsockname()[1]
     shown = host.strip("[]")
     if ":" in shown:
         shown = f"[{shown}]"
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
+
+
+def check_tls(tls_cert: Path | None, tls_key: Path | None) -> None:
+    """Both or neither, readable, and a key that belongs to the certificate."""
+    if tls_cert is None and tls_key is None:
+        return
+    if tls_cert is None or tls_key is None:
+        given, missing = ("--tls-cert", "--tls-key") if tls_cert else ("--tls-key", "--tls-cert")
+        raise InvalidInput(
+            f"{given} needs {missing}", hint="Pass both the certificate and its private key (PEM)"
+        )
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(tls_cert, tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise InvalidInput(
+            f"Cannot use the TLS certificate {tls_cert} with key {tls_key}: {exc}",
+            hint="Both must be PEM files, the key the certificate's own",
+        ) from None
 
 
 def local_url(url: str) -> str:
@@ -132,8 +159,14 @@ def run_server(
     out: Any = None,
     err: Any = None,
     repo_url: str | None = None,
+    jwt_rbac: bool = False,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
 ) -> None:
     """Serve `data` until SIGTERM/SIGINT.  Raises CrewchiefError (e.g. DataDirLocked).
+
+    `jwt_rbac`: JWTs signed with `api_key` grant the access they name (needs `api_key`).
+    `tls_cert`/`tls_key`: serve HTTPS with this certificate and private key.
 
     The upload limit defaults to CREWCHIEF_MAX_UPLOAD_BYTES, else 64 GiB.
     `repo_url` is the backup repository the dashboard shows (else none).
@@ -145,6 +178,12 @@ def run_server(
         max_upload_bytes = upload_limit_from_env()
     out = out or sys.stdout
     err = err or sys.stderr
+    if jwt_rbac and not api_key:
+        raise InvalidInput(
+            "--jwt-rbac needs --api-key: tokens are signed with it",
+            hint="Set --api-key (or CREWCHIEF_API_KEY) too",
+        )
+    check_tls(tls_cert, tls_key)
     # a read-only key alone closes the server too: then nobody may write (auth.py)
     if not (api_key or read_only_api_key) and not is_loopback(host):
         print(insecure_warning(host), file=err, flush=True)
@@ -159,7 +198,7 @@ def run_server(
 
     try:
         sock = bind_socket(host, port)
-        url = url_for(host, sock)
+        url = url_for(host, sock, "https" if tls_cert else "http")
         engine.set_owner_url(local_url(url))
         app = create_app(
             engine,
@@ -167,7 +206,11 @@ def run_server(
             read_only_api_key=read_only_api_key,
             max_upload_bytes=max_upload_bytes,
             repo_url=repo_url,
+            jwt_rbac=jwt_rbac,
         )
+        tls: dict[str, Any] = {}
+        if tls_cert and tls_key:
+            tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
         config = uvicorn.Config(
             app,
             log_level="warning",
@@ -175,6 +218,7 @@ def run_server(
             lifespan="on",
             timeout_graceful_shutdown=30,
             server_header=False,
+            **tls,
         )
 
         def announce() -> None:
