@@ -130,6 +130,20 @@ def calls(w: Mapping[str, str]) -> list[Call]:
             {"vectors": {"size": 4, "distance": "Dot"}},
         ),
         Call(WRITE, "DELETE", col, "/collections/authz_doomed"),
+        Call(WRITE, "PATCH", col, f"/collections/{C}", {"metadata": {"team": "search"}}),
+        Call(
+            WRITE,
+            "PUT",
+            col + "/vectors/{vector_name}",
+            f"/collections/{C}/vectors/authz_extra?wait=true",
+            {"dense": {"size": 2, "distance": "Dot"}},
+        ),
+        Call(
+            WRITE,
+            "DELETE",
+            col + "/vectors/{vector_name}",
+            f"/collections/{C}/vectors/authz_extra?wait=true",
+        ),
         Call(
             WRITE,
             "POST",
@@ -313,8 +327,19 @@ def test_refusals_change_nothing(auth_server: ServerProcess, world: dict[str, st
                 headers=headers,
             )
             assert r.status_code in (401, 403)
+            r = http.patch(f"/collections/{C}", json={"metadata": {"x": 1}}, headers=headers)
+            assert r.status_code in (401, 403)
+            r = http.put(
+                f"/collections/{C}/vectors/never",
+                json={"dense": {"size": 2, "distance": "Dot"}},
+                headers=headers,
+            )
+            assert r.status_code in (401, 403)
         r = http.get("/collections/authz_never/exists", headers=KEYS["full key"])
         assert r.json()["result"] == {"exists": False}
+        config = http.get(f"/collections/{C}", headers=KEYS["full key"]).json()["result"]["config"]
+        assert "x" not in (config.get("metadata") or {})
+        assert "never" not in config["params"]["vectors"]
 
 
 def test_qdrant_client_with_keys(auth_server: ServerProcess, world: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
 """QdrantClient's methods by area, mixed into `Engine` (engine.py), which holds the parts.
 
+    collections.py  update_collection, create_vector_name, delete_vector_name
     points.py     writes: upsert, upload_points, delete, payload indexes
     query.py      reads: retrieve, scroll, count, query_points
     snapshots.py  collection and full snapshots
@@ -10,5 +11,5 @@ vector operations (set_payload, overwrite_payload, delete_payload, clear_payload
 update_vectors, delete_vectors, batch_update_points) in points.py; the rest of the
 Query API (query_batch_points, query_points_groups, recommend, discover, facet,
 search_matrix_*) in query.py, or in a module of its own per family once it is large.
-Collection and alias methods stay on `Engine` itself.
+The other collection and alias methods stay on `Engine` itself.
 """
