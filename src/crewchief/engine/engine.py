@@ -136,6 +136,13 @@ class Engine(CollectionsAPI, PointsAPI, QueryAPI, SnapshotsAPI):
             quantization_config=quantization_config,
             metadata=metadata,
         )
+        if strict_mode_config is not None:  # stored and echoed (enforcement: not yet)
+            strict = models.StrictModeConfigOutput.model_validate(
+                strict_mode_config.model_dump(exclude_none=True)
+                if not isinstance(strict_mode_config, dict)
+                else strict_mode_config
+            )
+            config = config.model_copy(update={"strict_mode_config": strict})
         self._collections.create(collection_name, config)
         return True
 
