@@ -6,7 +6,8 @@ exit code in one place (`exit_code`), the REST server to a status code.
 
     CrewchiefError
     ├── InvalidInput            (400)  bad name, wrong vector size, bad request
-    │   └── InvalidName
+    │   ├── InvalidName
+    │   └── UnprocessableInput  (422)  a value out of range (Qdrant's body validation)
     ├── NotFound                (404)
     │   ├── CollectionNotFound
     │   ├── AliasNotFound
@@ -45,6 +46,10 @@ class InvalidInput(CrewchiefError):
 
 class InvalidName(InvalidInput):
     pass
+
+
+class UnprocessableInput(InvalidInput):
+    http_status = 422
 
 
 class NotFound(CrewchiefError):

@@ -131,6 +131,20 @@ def calls(w: Mapping[str, str]) -> list[Call]:
             {"vectors": {"size": 4, "distance": "Dot"}},
         ),
         Call(WRITE, "DELETE", col, "/collections/authz_doomed"),
+        Call(WRITE, "PATCH", col, f"/collections/{C}", {"metadata": {"team": "search"}}),
+        Call(
+            WRITE,
+            "PUT",
+            col + "/vectors/{vector_name}",
+            f"/collections/{C}/vectors/authz_extra?wait=true",
+            {"dense": {"size": 2, "distance": "Dot"}},
+        ),
+        Call(
+            WRITE,
+            "DELETE",
+            col + "/vectors/{vector_name}",
+            f"/collections/{C}/vectors/authz_extra?wait=true",
+        ),
         Call(
             WRITE,
             "POST",
@@ -330,21 +344,29 @@ GLOBAL_ONLY = "Forbidden: Global access is required"
 LISTINGS = {"/collections", "/aliases", "/telemetry"}
 GLOBAL_WRITES_ON_A_COLLECTION = {
     ("PUT", "/collections/{collection_name}"),
+    ("PATCH", "/collections/{collection_name}"),
     ("DELETE", "/collections/{collection_name}"),
     ("PUT", "/collections/{collection_name}/snapshots/recover"),
     ("POST", "/collections/{collection_name}/snapshots/upload"),
+}
+
+MANAGE_WRITES_ON_A_COLLECTION = {  # write + manage on the collection: only global `m` passes
+    ("PUT", "/collections/{collection_name}/vectors/{vector_name}"),
+    ("DELETE", "/collections/{collection_name}/vectors/{vector_name}"),
 }
 
 
 def scope_of(call: Call) -> str:
     """Qdrant's matrix (tests/consensus_tests/auth_tests/test_jwt_access.py): `list` any
     token (answers filtered), `c` a read of collection C, `g` global read; `cw` a write
-    a collection `rw` token may make, `gm` global manage."""
+    a collection `rw` token may make, `cm` one that also needs manage, `gm` global manage."""
     if call.kind == READ:
         if call.route in LISTINGS:
             return "list"
         return "c" if call.route.startswith("/collections/{collection_name}") else "g"
     on_collection = call.route.startswith("/collections/{collection_name}")
+    if (call.method, call.route) in MANAGE_WRITES_ON_A_COLLECTION:
+        return "cm"
     if on_collection and (call.method, call.route) not in GLOBAL_WRITES_ON_A_COLLECTION:
         return "cw"
     return "gm"
@@ -372,8 +394,10 @@ def expected_refusal(call: Call, key: str) -> tuple[int, str] | None:
         return 403, GLOBAL_ONLY
     if key == "jwt other:rw":
         return 403, f"Forbidden: Access to collection {C} is required"
-    if key == "jwt c:r" and scope == "cw":
+    if key == "jwt c:r" and scope in ("cw", "cm"):
         return 403, f"Forbidden: Write access to collection {C} is required"
+    if scope == "cm":
+        return 403, "Forbidden: Manage access for this operation is required"
     return None
 
 
@@ -421,8 +445,19 @@ def test_refusals_change_nothing(auth_server: ServerProcess, world: dict[str, st
                 headers=headers,
             )
             assert r.status_code in (401, 403)
+            r = http.patch(f"/collections/{C}", json={"metadata": {"x": 1}}, headers=headers)
+            assert r.status_code in (401, 403)
+            r = http.put(
+                f"/collections/{C}/vectors/never",
+                json={"dense": {"size": 2, "distance": "Dot"}},
+                headers=headers,
+            )
+            assert r.status_code in (401, 403)
         r = http.get("/collections/authz_never/exists", headers=KEYS["full key"])
         assert r.json()["result"] == {"exists": False}
+        config = http.get(f"/collections/{C}", headers=KEYS["full key"]).json()["result"]["config"]
+        assert "x" not in (config.get("metadata") or {})
+        assert "never" not in config["params"]["vectors"]
 
 
 def test_qdrant_client_with_keys(auth_server: ServerProcess, world: dict[str, str]) -> None:

@@ -144,7 +144,7 @@ _ROUTES: list[tuple[str, str, str]] = [
     ("POST", _C + "/shards/delete", "gm"),
     ("PUT", _C + "/index", "cwe"),
     ("DELETE", _C + "/index/{x}", "cwe"),
-    ("PUT|DELETE", _C + "/vectors/{x}", "cwe"),
+    ("PUT|DELETE", _C + "/vectors/{x}", "cm"),  # vector name operations need manage
     ("GET", _C + "/snapshots", "cre"),
     ("POST", _C + "/snapshots", "cwe"),
     ("PUT", _C + "/snapshots/recover", "gm"),

@@ -103,6 +103,12 @@ def create_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     ):
         if config.get(key):
             kwargs[arg] = _tolerant(cls, config[key])
+    if config.get("strict_mode_config"):
+        kwargs["strict_mode_config"] = _tolerant(
+            models.StrictModeConfig, config["strict_mode_config"]
+        )
+    if config.get("metadata"):
+        kwargs["metadata"] = config["metadata"]
     if config.get("quantization_config"):
         kwargs["quantization_config"] = _from_union(
             models.QuantizationConfig, config["quantization_config"], "quantization config"

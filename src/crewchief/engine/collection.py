@@ -28,6 +28,10 @@ are dead (overwritten or deleted: more than `deleted_threshold` of them and at l
 versions, so they are counted here: every upserted point adds a stored version, so
 dead = points at the last build + points upserted since - points now.
 
+A config change waits until no build runs, then reopens the live shard with the new Edge
+config (the next build rebuilds segments to it) or, where Edge cannot change it in place,
+builds a new shard with it: the builder copies the points in, then the same swap follows.
+
 Status, as Qdrant defines it:
     green   nothing to do
     yellow  an index build is running
@@ -41,7 +45,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,7 +56,7 @@ from qdrant_client import models
 
 from crewchief.core.indexing import over_indexing_threshold, unindexed_vectors
 from crewchief.engine.config import edge_config, vector_sizes
-from crewchief.errors import EngineFailure
+from crewchief.errors import EngineFailure, InvalidInput
 from crewchief.fsutil import atomic_write_bytes, remove_tree, sparse_copy
 
 T = TypeVar("T")
@@ -87,6 +92,7 @@ class Collection:
         self._generation = ""
         self._oplog: list[edge.UpdateOperation] | None = None
         self._builder: threading.Thread | None = None
+        self._rebuilding = False  # the running build makes a new shard (config change)
         self._proc: subprocess.Popen[str] | None = None
         self.last_build: BuildRecord | None = None
         self.load_error: str | None = None
@@ -203,11 +209,72 @@ class Collection:
         return self._shard
 
     def copy_flushed(self, dst: Path) -> None:
-        """Copy the live shard folder (flushed, writes paused during the copy) to `dst`."""
-        with self._lock:
+        """Copy the live shard folder (flushed, writes paused during the copy) to `dst`;
+        waits for a running shard rebuild, so the copy has the collection's config."""
+        with self._quiet(rebuild_only=True):
             self._live()
             self.flush()
             sparse_copy(self.shard_dir, dst)
+
+    @contextmanager
+    def _quiet(self, rebuild_only: bool = False) -> Iterator[None]:
+        """Hold the lock while no build runs (`rebuild_only`: no shard rebuild runs)."""
+
+        def waiting_for() -> threading.Thread | None:
+            builder = self._builder
+            busy = builder is not None and (self._rebuilding or not rebuild_only)
+            return builder if busy and builder is not threading.current_thread() else None
+
+        while True:
+            builder = waiting_for()
+            if builder is not None:
+                builder.join()
+                continue
+            with self._lock:
+                if waiting_for() is None:
+                    yield
+                    return
+
+    # -- config changes --------------------------------------------------------------------------
+
+    def reconfigure(
+        self,
+        config: models.CollectionConfig,
+        rebuild: bool,
+        reindex: bool,
+        done: Callable[[], None],
+    ) -> None:
+        """Apply a changed config (see the module docstring).  `done` runs once the shard
+        has it: now, or when the rebuild is swapped in."""
+        with self._quiet():
+            if rebuild:
+                self.config, self.sizes = config, vector_sizes(config)
+                self.start_build(fresh=edge_config(config), on_swap=done)
+                return
+            shard = self._live()
+            shard.flush()
+            shard.close()
+            self._shard = None
+            try:
+                self._shard = edge.EdgeShard.load(str(self.shard_dir), edge_config(config))
+            except BaseException as exc:
+                self._shard = edge.EdgeShard.load(str(self.shard_dir))  # as it was
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                raise InvalidInput(
+                    f"Qdrant Edge refused the new config: {exc}",
+                    hint="Leave that setting out of the update",
+                ) from None
+            self.config, self.sizes = config, vector_sizes(config)
+        done()
+        if (reindex and self.auto_optimize) or (self.auto_optimize and self.build_due()):
+            self.start_build()
+
+    def change_vectors(self, op: edge.UpdateOperation, config: models.CollectionConfig) -> None:
+        """Apply a named-vector operation (create or delete) with the config it leads to."""
+        with self._lock:
+            self.update(op)
+            self.config, self.sizes = config, vector_sizes(config)
 
     # -- status ----------------------------------------------------------------------------------
 
@@ -239,6 +306,8 @@ class Collection:
     def _index_due(self, points: int, indexed: int) -> bool:
         threshold_kb = self.config.optimizer_config.indexing_threshold
         if not threshold_kb:
+            return False
+        if not self.sizes:  # no dense vector: nothing to index
             return False
         unindexed = unindexed_vectors(points, len(self.sizes), indexed)
         dim = sum(self.sizes.values()) / len(self.sizes)
@@ -273,33 +342,49 @@ class Collection:
 
     # -- background index build --------------------------------------------------------------------
 
-    def start_build(self) -> threading.Thread | None:
-        """Start an index build unless one is running; return the thread doing it."""
+    def start_build(
+        self, fresh: edge.EdgeConfig | None = None, on_swap: Callable[[], None] | None = None
+    ) -> threading.Thread | None:
+        """Start an index build unless one is running; return the thread doing it.
+        `fresh`: build a new shard with this config from a copy of the points instead."""
         with self._lock:
             if self._builder is not None:
                 return self._builder
             self._live()
             target = self.root / _generation(int(self._generation.split("-")[1]) + 1)
-            remove_tree(target)
-            self.copy_flushed(target)
+            source = target.with_name(target.name + ".src") if fresh is not None else None
+            for stale in (target, source):
+                if stale is not None:
+                    remove_tree(stale)
+            if source is None:
+                self.copy_flushed(target)
+            else:
+                self.copy_flushed(source)
+                assert fresh is not None
+                edge.EdgeShard.create(str(target), fresh).close()
+            self._rebuilding = source is not None
             self._base_points = self._live().info().points_count
             self._upserted = 0
             self._oplog = []
             self.last_build = BuildRecord(started=time.time())
             self._builder = threading.Thread(
-                target=self._build, args=(target,), name=f"build-{self.name}", daemon=True
+                target=self._build,
+                args=(target, source, on_swap),
+                name=f"build-{self.name}",
+                daemon=True,
             )
             self._builder.start()
             return self._builder
 
-    def _build(self, target: Path) -> None:
+    def _build(self, target: Path, source: Path | None, on_swap: Callable[[], None] | None) -> None:
         record = self.last_build
         assert record is not None
+        copy = ["--copy-from", str(source)] if source is not None else []
         try:
             self._proc = subprocess.Popen(
                 # run as a plain script: importing the package first would take seconds
                 # before the builder can ask to die with its parent
-                [sys.executable, str(Path(__file__).with_name("builder.py")), str(target)],
+                [sys.executable, str(Path(__file__).with_name("builder.py")), str(target), *copy],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -310,15 +395,20 @@ class Collection:
                 raise EngineFailure(f"index build failed (exit {self._proc.returncode}): {tail}")
             record.changed = "optimized=True" in out
             self._swap_in(target)
+            if on_swap is not None:
+                on_swap()
         except Exception as exc:
             record.error = str(exc)
             with self._lock:
                 self._oplog = None
             remove_tree(target)
         finally:
+            if source is not None:
+                remove_tree(source)
             record.finished = time.time()
             with self._lock:
                 self._builder = self._proc = None
+                self._rebuilding = False
         # writes made during the build may have left enough unindexed (or dead) for another one
         if record.error is None and self.auto_optimize and self.build_due():
             self.start_build()

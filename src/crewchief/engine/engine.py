@@ -11,8 +11,8 @@ Method names, signatures and return types follow `qdrant_client.QdrantClient`, s
 code written for a Qdrant server runs here.  Every collection call also accepts an
 alias.  A façade: each method checks and converts its arguments with `requests` (pure
 builders), then hands over to the part that owns the job (the map is in __init__.py).
-Collection and alias methods are here; points, queries and snapshots come from the
-mixins in `engine/api/`, and the next areas of QdrantClient's API go there too.
+Collection and alias methods are here; collection changes, points, queries and snapshots
+come from the mixins in `engine/api/`, and the next areas of QdrantClient's API go there too.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from qdrant_client import models
 
 from crewchief.core.aliases import AliasChange, AliasOp
 from crewchief.engine import requests
+from crewchief.engine.api.collections import CollectionsAPI
 from crewchief.engine.api.payload import PayloadAPI
 from crewchief.engine.api.points import PointsAPI
 from crewchief.engine.api.query import QueryAPI
@@ -39,7 +40,7 @@ from crewchief.engine.snapshot_store import SnapshotStore
 from crewchief.errors import validate_name
 
 
-class Engine(PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, SnapshotsAPI):
+class Engine(CollectionsAPI, PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, SnapshotsAPI):
     """The embedded engine.  One process owns a data directory at a time."""
 
     def __init__(
@@ -137,6 +138,13 @@ class Engine(PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, SnapshotsAPI):
             quantization_config=quantization_config,
             metadata=metadata,
         )
+        if strict_mode_config is not None:  # stored and echoed (enforcement: not yet)
+            strict = models.StrictModeConfigOutput.model_validate(
+                strict_mode_config.model_dump(exclude_none=True)
+                if not isinstance(strict_mode_config, dict)
+                else strict_mode_config
+            )
+            config = config.model_copy(update={"strict_mode_config": strict})
         self._collections.create(collection_name, config)
         return True
 

@@ -3,20 +3,30 @@
 Opening them all on start, creating, deleting, and installing a shard folder recovered
 from a snapshot: each change runs under `ddl` (one at a time) and commits the catalog
 last, so a crash in between leaves at most an orphan folder, which
-`DataDir.remove_orphans` deletes on the next open.  Changing a live collection's config
-(update_collection: HNSW, optimizers, quantization, vectors) belongs here too.
+`DataDir.remove_orphans` deletes on the next open.
+
+Changing a live collection's config (update_collection, named vectors) is the other way
+round: the catalog commits the new config first, with a `pending` note of what the shard
+must still do ("reload", "rebuild", or a vector to create or delete); the shard follows,
+and the note is dropped once it has.  Every step is idempotent, so a crash in between is
+redone from the note on the next open: the shard always ends up as the catalog says.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import qdrant_edge as edge
 from qdrant_client import models
 
 from crewchief.core.aliases import now_iso
 from crewchief.engine.catalog import Catalog
 from crewchief.engine.collection import Collection
+from crewchief.engine.config import edge_config
+from crewchief.engine.config_update import Change
 from crewchief.engine.convert.index_schema import client_payload_schema
 from crewchief.engine.datadir import DataDir
 from crewchief.errors import CollectionNotFound, InvalidInput, SnapshotCorrupt
@@ -31,10 +41,14 @@ class Collections:
         self._catalog = catalog
         self.auto_optimize = auto_optimize
         self.ddl = threading.RLock()  # create/delete/recover collections, change aliases
+        self._meta_lock = threading.RLock()  # a config commit (never held while waiting)
         self._live: dict[str, Collection] = {}
         for name, meta in catalog.collections.items():
             config = models.CollectionConfig.model_validate(meta["config"])
-            self._adopt(Collection.open(name, datadir.collections / meta["dir"], config))
+            col = Collection.open(name, datadir.collections / meta["dir"], config)
+            self._adopt(col)
+            if meta.get("pending") and not col.load_error:
+                self._redo(col, meta["pending"])
 
     def _adopt(self, col: Collection) -> None:
         col.auto_optimize = self.auto_optimize
@@ -121,6 +135,88 @@ class Collections:
                 self._catalog.add_collection(name, meta)
             self._adopt(col)
 
+    # -- config changes --------------------------------------------------------------------------
+
+    def reconfigure(self, name: str, plan: Callable[[models.CollectionConfig], Change]) -> None:
+        """Give collection `name` (or the one alias `name` names) the config `plan` makes of
+        its current one; a refusal by the shard restores the old config."""
+        with self.ddl:
+            col = self.get(name)
+            old = col.config
+            change = plan(old)
+            if change.config == old:
+                return
+            if not change.shard:  # settings crewchief keeps itself (metadata, strict mode)
+                self._commit(col.name, change.config, None)
+                col.config = change.config
+                return
+            pending = "rebuild" if change.rebuild else "reload"
+            self._commit(col.name, change.config, pending)
+            try:
+                self._redo(col, pending, change.reindex)
+            except BaseException:
+                self._commit(col.name, old, None)
+                raise
+
+    def change_vector(
+        self, name: str, plan: Callable[[models.CollectionConfig], models.CollectionConfig | None]
+    ) -> None:
+        """Create or delete one named vector: `plan` returns the config with (or without) it,
+        None if there is nothing to do."""
+        with self.ddl:
+            col = self.get(name)
+            old = col.config
+            new = plan(old)
+            if new is None:
+                return
+            (added,) = (_names(new) - _names(old)) or (None,)
+            pending = {"create": added} if added is not None else {"delete": _gone(old, new)}
+            self._commit(col.name, new, pending)
+            try:
+                self._redo(col, pending)
+            except BaseException:
+                self._commit(col.name, old, None)
+                raise
+
+    def _commit(self, name: str, config: models.CollectionConfig, pending: Any) -> None:
+        with self._meta_lock:
+            meta = dict(self._catalog.collections[name])
+            meta["config"] = config.model_dump(mode="json", exclude_none=True)
+            meta.pop("pending", None)
+            if pending is not None:
+                meta["pending"] = pending
+            self._catalog.update_collection(name, meta)
+
+    def _redo(self, col: Collection, pending: Any, reindex: bool = True) -> None:
+        """Bring the shard to the catalog's config (`pending` says how), then drop the note."""
+        stored = self._catalog.collections[col.name]["config"]
+        config = models.CollectionConfig.model_validate(stored)
+
+        def done() -> None:  # runs in the builder thread after a rebuild: no `ddl` here
+            with self._meta_lock:
+                meta = self._catalog.collections.get(col.name)
+                if meta is not None and meta["config"] == stored and meta.get("pending"):
+                    self._commit(col.name, config, None)
+
+        if pending in ("reload", "rebuild"):
+            col.reconfigure(config, pending == "rebuild", reindex, done)
+            return
+        ec = edge_config(config)
+        if "delete" in pending:
+            op = edge.UpdateOperation.delete_vector_name(pending["delete"])
+        elif pending["create"] in ec.vectors:
+            v = ec.vectors[pending["create"]]
+            op = edge.UpdateOperation.create_dense_vector(
+                pending["create"], v.size, v.distance, v.multivector_config, v.datatype
+            )
+        else:
+            sv = ec.sparse_vectors[pending["create"]]
+            op = edge.UpdateOperation.create_sparse_vector(
+                pending["create"], sv.modifier, sv.datatype
+            )
+        col.change_vectors(op, config)
+        done()
+
     # -- answers ---------------------------------------------------------------------------------
 
     def info(self, name: str) -> models.CollectionInfo:
@@ -147,3 +243,14 @@ class Collections:
             payload_schema=schema,
             created_at=self._catalog.collections[col.name].get("created_at"),
         )
+
+
+def _names(config: models.CollectionConfig) -> set[str]:
+    vectors = config.params.vectors
+    dense = {""} if isinstance(vectors, models.VectorParams) else set(vectors or {})
+    return dense | set(config.params.sparse_vectors or {})
+
+
+def _gone(old: models.CollectionConfig, new: models.CollectionConfig) -> str:
+    (name,) = _names(old) - _names(new)
+    return name

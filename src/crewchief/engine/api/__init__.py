@@ -1,5 +1,6 @@
 """QdrantClient's methods by area, mixed into `Engine` (engine.py), which holds the parts.
 
+    collections.py  update_collection, create_vector_name, delete_vector_name
     points.py     writes: upsert, upload_points, delete, batch_update_points, payload indexes
     payload.py    set_payload, overwrite_payload, delete_payload, clear_payload
     vectors.py    update_vectors, delete_vectors
@@ -11,5 +12,5 @@ Each method checks and converts its arguments with `engine.requests` or
 for what comes next: the rest of the Query API (query_batch_points, query_points_groups,
 recommend, discover, facet, search_matrix_*) in query.py, or in a module of its own per
 family once it is large.
-Collection and alias methods stay on `Engine` itself.
+The other collection and alias methods stay on `Engine` itself.
 """
