@@ -6,7 +6,8 @@ exit code in one place (`exit_code`), the REST server to a status code.
 
     CrewchiefError
     ├── InvalidInput            (400)  bad name, wrong vector size, bad request
-    │   └── InvalidName
+    │   ├── InvalidName
+    │   └── ValidationFailed    (422)  a body Qdrant's validator refuses (sparse, multi-vectors)
     ├── NotFound                (404)
     │   ├── CollectionNotFound
     │   ├── AliasNotFound
@@ -45,6 +46,13 @@ class InvalidInput(CrewchiefError):
 
 class InvalidName(InvalidInput):
     pass
+
+
+class ValidationFailed(InvalidInput):
+    """What Qdrant's request validator refuses (422), e.g. a sparse vector's values and
+    indices of different lengths; the message is Qdrant's `Validation error in ...: [...]`."""
+
+    http_status = 422
 
 
 class NotFound(CrewchiefError):
