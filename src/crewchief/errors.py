@@ -7,7 +7,7 @@ exit code in one place (`exit_code`), the REST server to a status code.
     CrewchiefError
     ├── InvalidInput            (400)  bad name, wrong vector size, bad request
     │   ├── InvalidName
-    │   └── UnprocessableInput  (422)  a value out of range (Qdrant's body validation)
+    │   └── ValidationFailed    (422)  what Qdrant's body validator refuses (ranges, sparse shapes)
     ├── NotFound                (404)
     │   ├── CollectionNotFound
     │   ├── AliasNotFound
@@ -48,7 +48,10 @@ class InvalidName(InvalidInput):
     pass
 
 
-class UnprocessableInput(InvalidInput):
+class ValidationFailed(InvalidInput):
+    """What Qdrant's request validator refuses (422), e.g. a sparse vector's values and
+    indices of different lengths; the message is Qdrant's `Validation error in ...: [...]`."""
+
     http_status = 422
 
 

@@ -17,7 +17,7 @@ from qdrant_client import models
 from crewchief import Engine
 from crewchief.core.collection_config import config_json, create_kwargs
 from crewchief.engine.builder import DELAY_ENV
-from crewchief.errors import InvalidInput, UnprocessableInput
+from crewchief.errors import InvalidInput, ValidationFailed
 from tests.helpers import fill
 
 LOW = models.OptimizersConfigDiff(indexing_threshold=10)  # index even small collections
@@ -203,9 +203,9 @@ def test_refusals_change_nothing(engine: Engine) -> None:
             hnsw_config=models.HnswConfigDiff(m=8),  # valid, but the whole update is refused
             vectors_config={"nope": models.VectorParamsDiff(on_disk=True)},
         )
-    with pytest.raises(UnprocessableInput, match=r"ef_construct: value 2 invalid, must be 4"):
+    with pytest.raises(ValidationFailed, match=r"ef_construct: value 2 invalid, must be 4"):
         engine.update_collection("r", hnsw_config=models.HnswConfigDiff(ef_construct=2))
-    with pytest.raises(UnprocessableInput, match="deleted_threshold: value 1.5 invalid"):
+    with pytest.raises(ValidationFailed, match="deleted_threshold: value 1.5 invalid"):
         engine.update_collection(
             "r", optimizers_config=models.OptimizersConfigDiff(deleted_threshold=1.5)
         )

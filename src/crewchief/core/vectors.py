@@ -24,3 +24,13 @@ def unnamed_vector(config: models.CollectionConfig) -> models.VectorParams | Non
     """The params of the collection's one unnamed vector; None if its vectors are named."""
     vectors = config.params.vectors
     return vectors if isinstance(vectors, models.VectorParams) else None
+
+
+def sparse_vectors(config: models.CollectionConfig) -> dict[str, models.SparseVectorParams]:
+    """Sparse vector name -> its params, in config order (empty if the collection has none)."""
+    return dict(config.params.sparse_vectors or {})
+
+
+def multivectors(config: models.CollectionConfig) -> set[str]:
+    """The names of the dense vectors that hold multi-vectors (`multivector_config` set)."""
+    return {n for n, p in dense_vectors(config).items() if p.multivector_config is not None}

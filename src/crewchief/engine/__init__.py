@@ -16,8 +16,8 @@ its point, query and snapshot methods come from the mixins in api/ (see api/__in
     convert/           models <-> qdrant_edge: filters, ids, payload, index schemas, points
 
 A new QdrantClient method gets a few lines in engine.py or api/, its builder in
-requests.py and its conversions in convert/ (sparse and multi-vectors: convert/points.py
-and config.py).
+requests.py and its conversions in convert/ (vectors of every kind: convert/vectors.py,
+their params: convert/vector_params.py).
 """
 
 from crewchief.engine.engine import Engine

@@ -305,7 +305,7 @@ class Collection:
 
     def _index_due(self, points: int, indexed: int) -> bool:
         threshold_kb = self.config.optimizer_config.indexing_threshold
-        if not threshold_kb:
+        if not threshold_kb or not self.sizes:  # sparse vectors only: always indexed
             return False
         if not self.sizes:  # no dense vector: nothing to index
             return False

@@ -12,7 +12,14 @@ from typing import Any
 import qdrant_edge as edge
 from qdrant_client import models
 
-from crewchief.core.vectors import dense_vectors
+from crewchief.core.vectors import dense_vectors, multivectors, sparse_vectors
+from crewchief.engine.convert.vector_params import (
+    edge_hnsw,
+    edge_quantization,
+    edge_sparse_params,
+    edge_vector_params,
+)
+from crewchief.engine.convert.vectors import VectorSizes
 from crewchief.errors import InvalidInput
 
 # Qdrant's defaults (what a server reports for a collection created without options).
@@ -29,12 +36,12 @@ DEFAULT_OPTIMIZERS = models.OptimizersConfig(
 )
 DEFAULT_WAL = models.WalConfig(wal_capacity_mb=32, wal_segments_ahead=0)
 
-_DISTANCES = {
-    models.Distance.COSINE: edge.Distance.Cosine,
-    models.Distance.DOT: edge.Distance.Dot,
-    models.Distance.EUCLID: edge.Distance.Euclid,
-    models.Distance.MANHATTAN: edge.Distance.Manhattan,
-}
+_QUANTIZATIONS = (
+    models.ScalarQuantization,
+    models.ProductQuantization,
+    models.BinaryQuantization,
+    models.TurboQuantization,
+)
 
 
 def _merge(base: Any, diff: Any) -> Any:
@@ -47,7 +54,7 @@ def _merge(base: Any, diff: Any) -> Any:
 
 def build_config(
     vectors_config: models.VectorParams | Mapping[str, models.VectorParams] | None,
-    sparse_vectors_config: Any = None,
+    sparse_vectors_config: Mapping[str, models.SparseVectorParams] | None = None,
     on_disk_payload: bool | None = None,
     hnsw_config: Any = None,
     optimizers_config: Any = None,
@@ -56,42 +63,43 @@ def build_config(
     metadata: dict[str, Any] | None = None,
 ) -> models.CollectionConfig:
     """Validate create_collection arguments and fill in Qdrant's defaults."""
-    if sparse_vectors_config:
+    sparse = _parse_sparse(sparse_vectors_config)
+    vectors = _parse_vectors(vectors_config) if vectors_config is not None else {}
+    if not vectors and not sparse:
         raise InvalidInput(
-            "Sparse vectors are not supported by the embedded engine yet",
-            hint="Use dense vectors, or a Qdrant server (--target http://...)",
-        )
-    if vectors_config is None:
-        raise InvalidInput(
-            "vectors_config is required",
+            "vectors_config is required: the embedded engine needs at least one dense or "
+            "sparse vector (Qdrant Edge has no collections without vectors)",
             hint="e.g. vectors_config=VectorParams(size=384, distance=Distance.COSINE)",
         )
-    vectors = _parse_vectors(vectors_config)
-    for name, params in vectors.items() if isinstance(vectors, dict) else [("", vectors)]:
+    named = vectors.items() if isinstance(vectors, dict) else [("", vectors)]
+    for name, params in named:
         if params.size < 1 or params.size > 65536:
             raise InvalidInput(
                 f"Vector `{name or 'default'}` has size {params.size}; it must be 1..65536",
                 hint="Set VectorParams(size=...) to your embedding's dimension",
             )
-        if params.multivector_config is not None:
+        if name in sparse:
             raise InvalidInput(
-                "Multivectors are not supported by the embedded engine yet",
-                hint="Use a Qdrant server (--target http://...) for multivectors",
+                f"Wrong input: Vector name `{name}` is both a dense and a sparse vector",
+                hint="Give dense and sparse vectors different names",
             )
-    return models.CollectionConfig(
+    quantization = _parse_quantization(quantization_config)
+    config = models.CollectionConfig(
         params=models.CollectionParams(
             vectors=vectors,
             shard_number=1,
             replication_factor=1,
             write_consistency_factor=1,
             on_disk_payload=True if on_disk_payload is None else on_disk_payload,
+            sparse_vectors=sparse or None,
         ),
         hnsw_config=_merge(DEFAULT_HNSW, hnsw_config),
         optimizer_config=_merge(DEFAULT_OPTIMIZERS, optimizers_config),
         wal_config=_merge(DEFAULT_WAL, wal_config),
-        quantization_config=quantization_config,
+        quantization_config=quantization,
         metadata=metadata,
     )
+    return config
 
 
 def _parse_vectors(
@@ -100,77 +108,65 @@ def _parse_vectors(
     if isinstance(cfg, models.VectorParams):
         return cfg
     if isinstance(cfg, Mapping):
-        if not cfg:
-            raise InvalidInput("vectors_config has no vectors", hint="Name at least one vector")
         return {str(k): models.VectorParams.model_validate(v) for k, v in cfg.items()}
     return models.VectorParams.model_validate(cfg)
 
 
-def vector_sizes(config: models.CollectionConfig) -> dict[str, int]:
-    """Vector name ("" for the single unnamed vector) -> dimension."""
-    return {name: p.size for name, p in dense_vectors(config).items()}
-
-
-def _edge_hnsw(h: models.HnswConfig | models.HnswConfigDiff | None) -> edge.HnswIndexConfig | None:
-    if h is None:
-        return None
-    return edge.HnswIndexConfig(
-        m=h.m if h.m is not None else DEFAULT_HNSW.m,
-        ef_construct=h.ef_construct if h.ef_construct is not None else DEFAULT_HNSW.ef_construct,
-        full_scan_threshold=(
-            h.full_scan_threshold
-            if h.full_scan_threshold is not None
-            else DEFAULT_HNSW.full_scan_threshold
-        ),
-        on_disk=h.on_disk,
-        payload_m=h.payload_m,
-    )
-
-
-def _edge_quantization(q: Any) -> Any:
-    if q is None:
-        return None
-    if isinstance(q, models.ScalarQuantization):
-        s = q.scalar
-        return edge.ScalarQuantizationConfig(
-            type=edge.ScalarType.Int8, quantile=s.quantile, always_ram=s.always_ram
+def _parse_sparse(cfg: Any) -> dict[str, models.SparseVectorParams]:
+    if cfg is None:
+        return {}
+    if not isinstance(cfg, Mapping):
+        raise InvalidInput(
+            "sparse_vectors_config must map names to SparseVectorParams",
+            hint='e.g. sparse_vectors_config={"text": models.SparseVectorParams()}',
         )
-    if isinstance(q, models.ProductQuantization):
-        ratio = getattr(edge.CompressionRatio, q.product.compression.name.capitalize())
-        return edge.ProductQuantizationConfig(compression=ratio, always_ram=q.product.always_ram)
-    if isinstance(q, models.BinaryQuantization):
-        return edge.BinaryQuantizationConfig(always_ram=q.binary.always_ram)
+    return {str(k): models.SparseVectorParams.model_validate(v) for k, v in cfg.items()}
+
+
+def _parse_quantization(q: Any) -> Any:
+    if q is None or isinstance(q, _QUANTIZATIONS):
+        return q
+    for cls in _QUANTIZATIONS:
+        try:
+            return cls.model_validate(q)
+        except ValueError:
+            continue
     raise InvalidInput(
-        f"Quantization {type(q).__name__} is not supported by the embedded engine",
-        hint="Use scalar, product or binary quantization",
+        f"Unknown quantization config {q!r}",
+        hint="Use models.ScalarQuantization, ProductQuantization, BinaryQuantization "
+        "or TurboQuantization",
     )
 
 
-def _edge_vector(p: models.VectorParams) -> edge.EdgeVectorParams:
-    return edge.EdgeVectorParams(
-        size=p.size,
-        distance=_DISTANCES[p.distance],
-        on_disk=p.on_disk,
-        hnsw_config=_edge_hnsw(p.hnsw_config),
-        quantization_config=_edge_quantization(p.quantization_config),
+def vector_sizes(config: models.CollectionConfig) -> VectorSizes:
+    """Vector name ("" for the single unnamed vector) -> dimension, for the dense vectors;
+    the result also knows which names hold multi-vectors and which are sparse."""
+    return VectorSizes(
+        {name: p.size for name, p in dense_vectors(config).items()},
+        multi=multivectors(config),
+        sparse=sparse_vectors(config),
     )
 
 
 def edge_config(config: models.CollectionConfig) -> edge.EdgeConfig:
-    """The Edge shard configuration for a collection (the WAL always stays on)."""
+    """The Edge shard configuration for a collection (the WAL always stays on); what the
+    edge cannot build is refused here, as InvalidInput naming it."""
     v = config.params.vectors
     vectors: edge.EdgeVectorParams | dict[str, edge.EdgeVectorParams]
     if isinstance(v, models.VectorParams):
-        vectors = _edge_vector(v)
+        vectors = edge_vector_params("", v, config.hnsw_config)
     else:
-        assert isinstance(v, dict)
-        vectors = {name: _edge_vector(p) for name, p in v.items()}
+        vectors = {
+            name: edge_vector_params(name, p, config.hnsw_config) for name, p in (v or {}).items()
+        }
+    sparse = {name: edge_sparse_params(name, p) for name, p in sparse_vectors(config).items()}
     o = config.optimizer_config
     return edge.EdgeConfig(
         vectors=vectors,
+        sparse_vectors=sparse or None,
         on_disk_payload=config.params.on_disk_payload,
-        hnsw_config=_edge_hnsw(config.hnsw_config),
-        quantization_config=_edge_quantization(config.quantization_config),
+        hnsw_config=edge_hnsw(config.hnsw_config),
+        quantization_config=edge_quantization(config.quantization_config),
         optimizers=edge.EdgeOptimizersConfig(
             deleted_threshold=o.deleted_threshold,
             vacuum_min_vector_number=o.vacuum_min_vector_number,

@@ -29,7 +29,7 @@ import qdrant_edge as edge
 from qdrant_client import models
 
 from crewchief.engine.config import build_config, edge_config
-from crewchief.errors import InvalidInput, UnprocessableInput
+from crewchief.errors import InvalidInput, ValidationFailed
 
 # Config paths crewchief honours itself (or that mean nothing on one node), not the shard.
 STORED = (
@@ -82,7 +82,7 @@ def _check_ranges(what: str, diff: Any) -> None:
             bound = bound or f"must be {low} or larger"
             errors.append(f"{what}.{field}: value {value} invalid, {bound}")
     if errors:
-        raise UnprocessableInput("Validation error in JSON body: [" + "; ".join(errors) + "]")
+        raise ValidationFailed("Validation error in JSON body: [" + "; ".join(errors) + "]")
 
 
 def _merged(base: Any, diff: Any, cls: Any = None) -> Any:

@@ -184,9 +184,33 @@ def count_request(count_filter: models.Filter | None, exact: bool) -> edge.Count
 
 
 def search_params(params: models.SearchParams | None) -> edge.SearchParams | None:
+    """Every SearchParams field Qdrant 1.19 has, for the edge (quantization rescoring and
+    oversampling, indexed_only and ACORN included)."""
     if params is None:
         return None
-    return edge.SearchParams(hnsw_ef=params.hnsw_ef, exact=bool(params.exact))
+    if params.idf is not None:
+        raise InvalidInput(
+            "search_params.idf (IDF over a subset) is not supported by the embedded engine yet",
+            hint="Leave idf out: IDF statistics are then collection-wide, as Qdrant's default",
+        )
+    q = params.quantization
+    quantization = None
+    if q is not None:
+        quantization = edge.QuantizationSearchParams(
+            ignore=bool(q.ignore), rescore=q.rescore, oversampling=q.oversampling
+        )
+    acorn = None
+    if params.acorn is not None:
+        acorn = edge.AcornSearchParams(
+            enable=bool(params.acorn.enable), max_selectivity=params.acorn.max_selectivity
+        )
+    return edge.SearchParams(
+        hnsw_ef=params.hnsw_ef,
+        exact=bool(params.exact),
+        quantization=quantization,
+        indexed_only=bool(params.indexed_only),
+        acorn=acorn,
+    )
 
 
 def check_query(limit: int, prefetch: Any, lookup_from: Any) -> None:
@@ -199,7 +223,7 @@ def check_query(limit: int, prefetch: Any, lookup_from: Any) -> None:
     if prefetch:
         raise InvalidInput(
             "prefetch (hybrid queries) is not supported by the embedded engine yet",
-            hint="Query one dense vector, or use a Qdrant server (--target http://...)",
+            hint="Query one vector (dense, multi or sparse), or use a Qdrant server",
         )
     check_limit(limit)
 
@@ -216,7 +240,8 @@ def query_request(
     with_vectors: bool | Sequence[str],
     score_threshold: float | None,
 ) -> edge.QueryRequest:
-    """A nearest-neighbour query of one dense vector (the Query API's other forms are to come)."""
+    """A nearest-neighbour query of one vector of any kind: dense, multi or sparse (the
+    Query API's other forms are to come)."""
     with edge_values("query"):
         edge_params = search_params(params)
         return edge.QueryRequest(

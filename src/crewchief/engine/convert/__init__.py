@@ -5,9 +5,11 @@
     filters.py       Filter and every condition
     payload.py       with_payload selectors and payload key paths
     index_schema.py  payload index schemas, both ways
-    points.py        vectors, points, records and scored points
+    vectors.py       vectors of every kind (dense, multi, sparse), checked; `VectorSizes`
+    vector_params.py vector, sparse vector, HNSW and quantization params for the shard
+    points.py        points, records and scored points
 
-No I/O here, and no collection state beyond the vector sizes the caller passes in.
+No I/O here, and no collection state beyond the vector sizes (and kinds) the caller passes in.
 New parts of Qdrant's data model get a module of their own beside these (e.g. facet
 or group results), and the request builders in `engine/requests.py` assemble them.
 """

@@ -1,66 +1,40 @@
 """Points and results between `qdrant_client.models` and the Edge engine, with vector checks.
 
-Vectors are checked here, against the collection's config, so that a wrong size is a
-typed `InvalidInput` with Qdrant's wording before anything reaches the shard.  Only
-dense vectors so far: sparse vectors, multi-vectors and other datatypes convert (and
-are checked) here too, or in a `vectors.py` beside this module once they outgrow it.
+Vectors of every kind are converted and checked in `vectors.py` (against the collection's
+`VectorSizes`), so that a wrong vector is a typed `InvalidInput` with Qdrant's wording
+before anything reaches the shard.  A point may carry any subset of the named vectors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
 import qdrant_edge as edge
 from qdrant_client import models
 
 from crewchief.engine.convert.ids import client_point_id, edge_point_id
+from crewchief.engine.convert.vectors import (
+    check_vector,
+    client_vector,
+    edge_vector,
+    query_vector,
+)
 from crewchief.errors import InvalidInput
 
-_DIM_HINT = "Embed with the model the collection was created for (see `crewchief status`)"
-
-
-def _as_floats(v: Any) -> list[float]:
-    if isinstance(v, np.ndarray):
-        return [float(x) for x in v.astype(np.float32).ravel()]
-    if isinstance(v, Sequence) and not isinstance(v, str | bytes):
-        try:
-            return [float(x) for x in v]
-        except (TypeError, ValueError):
-            pass
-    raise InvalidInput(
-        f"Wrong input: expected a dense vector (list of floats), got {type(v).__name__}",
-        hint="Sparse and multi-vectors are not supported by the embedded engine",
-    )
-
-
-def check_vector(sizes: dict[str, int], name: str, vector: Any) -> list[float]:
-    """Return `vector` as floats if the collection has a vector `name` of that size."""
-    if name not in sizes:
-        shown = name or "(unnamed default)"
-        known = ", ".join(repr(n) for n in sizes) or "none"
-        raise InvalidInput(
-            f"Wrong input: Not existing vector name error: {shown}",
-            hint=f"This collection's vectors: {known}",
-        )
-    floats = _as_floats(vector)
-    if len(floats) != sizes[name]:
-        raise InvalidInput(
-            f"Wrong input: Vector dimension error: expected dim: {sizes[name]}, got {len(floats)}",
-            hint=_DIM_HINT,
-        )
-    return floats
-
-
-def edge_vector(sizes: dict[str, int], vector: Any) -> list[float] | dict[str, Any]:
-    if isinstance(vector, dict):
-        return {str(name): check_vector(sizes, str(name), v) for name, v in vector.items()}
-    return check_vector(sizes, "", vector)
+__all__ = [
+    "check_vector",
+    "client_record",
+    "client_scored",
+    "client_vector",
+    "edge_points",
+    "edge_vector",
+    "query_vector",
+]
 
 
 def edge_points(
-    sizes: dict[str, int], points: models.Batch | Iterable[models.PointStruct]
+    sizes: Mapping[str, int], points: models.Batch | Iterable[models.PointStruct]
 ) -> list[edge.Point]:
     """Validate and convert an upsert body (a Batch or PointStructs) to Edge points."""
     if isinstance(points, models.Batch):
@@ -84,6 +58,12 @@ def _batch_points(batch: models.Batch) -> Iterable[models.PointStruct]:
     vectors = batch.vectors
     payloads: list[Any] = list(batch.payloads) if batch.payloads else [None] * n
     if isinstance(vectors, dict):
+        short = {k: len(vs) for k, vs in vectors.items() if len(vs) != n}
+        if short:
+            raise InvalidInput(
+                f"Wrong input: Batch has {n} ids but vectors {short} (name: count)",
+                hint="Every named vector list needs one vector per id",
+            )
         per_point: list[Any] = [{k: vs[i] for k, vs in vectors.items()} for i in range(n)]
     else:
         per_point = list(vectors)
@@ -93,13 +73,7 @@ def _batch_points(batch: models.Batch) -> Iterable[models.PointStruct]:
             hint="ids, vectors and payloads must have the same length",
         )
     for pid, vec, payload in zip(batch.ids, per_point, payloads, strict=True):
-        yield models.PointStruct(id=pid, vector=vec, payload=payload)
-
-
-def client_vector(v: Any) -> Any:
-    if v is None or isinstance(v, list):
-        return v
-    return dict(v)
+        yield models.PointStruct.model_construct(id=pid, vector=vec, payload=payload)
 
 
 def client_record(r: edge.Record) -> models.Record:
@@ -116,17 +90,3 @@ def client_scored(p: edge.ScoredPoint) -> models.ScoredPoint:
         payload=p.payload,
         vector=client_vector(p.vector),
     )
-
-
-def query_vector(sizes: dict[str, int], query: Any, using: str | None) -> edge.Query:
-    """A nearest-neighbour query from a vector, numpy array or NearestQuery."""
-    if isinstance(query, models.NearestQuery):
-        query = query.nearest
-    if query is None or isinstance(query, int | str | models.BaseModel):
-        raise InvalidInput(
-            f"Query of type {type(query).__name__} is not supported by the embedded engine",
-            hint="Query with a dense vector (list of floats or a numpy array)",
-        )
-    name = using or ""
-    floats = check_vector(sizes, name, query)
-    return edge.Query.Nearest(floats, using=using) if using else edge.Query.Nearest(floats)
