@@ -234,6 +234,7 @@ def range_errors(value: Any, path: str = "") -> list[str]:
             where = f"{path}.{name}" if path else name
             rule = rules.get(name)
             if rule is not None and isinstance(item, int | float) and not isinstance(item, bool):
+                _check_unsigned(item, rule, where)
                 message = _out_of_range(item, rule)
                 if message:
                     found.append(f"{where}: {message}")
@@ -247,6 +248,16 @@ def range_errors(value: Any, path: str = "") -> list[str]:
             if isinstance(item, BaseModel):
                 found.extend(range_errors(item, f"{path}.{key}" if path else str(key)))
     return found
+
+
+def _check_unsigned(value: float, rule: Range, where: str) -> None:
+    """Qdrant's integer fields with a range are unsigned: a negative or too large one
+    fails deserialisation (400) before any range rule (422) is looked at."""
+    if isinstance(value, int) and rule[0] is not None and rule[0] >= 0:
+        if value < 0 or value >= 2**64:
+            raise ApiError(
+                400, f"Format error in JSON body: {where}: invalid value: integer `{value}`"
+            )
 
 
 def _out_of_range(value: float, rule: Range) -> str | None:
