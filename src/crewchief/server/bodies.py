@@ -253,11 +253,9 @@ def range_errors(value: Any, path: str = "") -> list[str]:
 def _check_unsigned(value: float, rule: Range, where: str) -> None:
     """Qdrant's integer fields with a range are unsigned: a negative or too large one
     fails deserialisation (400) before any range rule (422) is looked at."""
-    if isinstance(value, int) and rule[0] is not None and rule[0] >= 0:
-        if value < 0 or value >= 2**64:
-            raise ApiError(
-                400, f"Format error in JSON body: {where}: invalid value: integer `{value}`"
-            )
+    unsigned = isinstance(value, int) and rule[0] is not None and rule[0] >= 0
+    if unsigned and (value < 0 or value >= 2**64):
+        raise ApiError(400, f"Format error in JSON body: {where}: invalid value: integer `{value}`")
 
 
 def _out_of_range(value: float, rule: Range) -> str | None:
