@@ -15,8 +15,9 @@ def test_metrics_of_both_kinds(target: Target) -> None:
     target.client.create_snapshot("app_v1")
     got = parse(target.metrics())
     assert got[("collections_total", labels())] == 2
-    assert got[("collection_points", labels(collection="app_v1"))] == 30
-    assert got[("collection_points", labels(collection="app_v2"))] == 10
+    # Qdrant's label for the collection in collection_points is `id`
+    assert got[("collection_points", labels(id="app_v1"))] == 30
+    assert got[("collection_points", labels(id="app_v2"))] == 10
     assert got[("crewchief_alias_target", labels(alias="prod", collection="app_v1"))] == 1
     assert ("crewchief_last_snapshot_timestamp_seconds", labels(collection="app_v1")) in got
     assert ("crewchief_last_snapshot_timestamp_seconds", labels(collection="app_v2")) not in got

@@ -214,6 +214,7 @@ def calls(w: Mapping[str, str]) -> list[Call]:
             f"/crewchief/collections/{C}/optimize",
         ),
         Call(WRITE, "DELETE", "/snapshots/{snapshot_name}", f"/snapshots/{w['doomed_full']}"),
+        *service_calls(w),
         *dashboard_calls(w),
     ]
 
@@ -244,6 +245,57 @@ def payload_calls(col: str) -> list[Call]:
         ),  # fmt: skip
         Call(WRITE, "POST", p + "/payload/clear", path + "/payload/clear", {"points": [3]}),
         Call(WRITE, "POST", p + "/batch", path + "/batch", batch),
+    ]
+
+
+def service_calls(w: Mapping[str, str]) -> list[Call]:
+    """Qdrant's service, cluster and shard-snapshot routes (server/routes_cluster.py)."""
+    col, shard = (
+        "/collections/{collection_name}",
+        "/collections/{collection_name}/shards/{shard_id}",
+    )
+    sh = f"/collections/{C}/shards/0"
+    keys, move = (
+        "/cluster/metadata/keys",
+        {"move_shard": {"shard_id": 0, "from_peer_id": 1, "to_peer_id": 2}},
+    )
+    return [
+        Call(READ, "GET", "/issues", "/issues"),
+        Call(READ, "GET", "/quotas", "/quotas"),
+        Call(READ, "GET", "/cluster", "/cluster"),
+        Call(READ, "GET", "/cluster/telemetry", "/cluster/telemetry"),
+        Call(READ, "GET", keys, keys),
+        Call(READ, "GET", keys + "/{key}", keys + "/k"),
+        Call(READ, "GET", col + "/cluster", f"/collections/{C}/cluster"),
+        Call(READ, "GET", col + "/optimizations", f"/collections/{C}/optimizations"),
+        Call(READ, "GET", shard + "/snapshot", sh + "/snapshot"),
+        Call(READ, "GET", shard + "/snapshots", sh + "/snapshots"),
+        Call(READ, "GET", shard + "/snapshots/{snapshot_name}", f"{sh}/snapshots/{w['snap']}"),
+        Call(WRITE, "DELETE", "/issues", "/issues"),
+        Call(WRITE, "PUT", "/quotas", "/quotas", {"enabled": False}),
+        Call(WRITE, "POST", "/cluster/recover", "/cluster/recover"),
+        Call(WRITE, "DELETE", "/cluster/peer/{peer_id}", "/cluster/peer/7"),
+        Call(WRITE, "PUT", keys + "/{key}", keys + "/k", {"v": 1}),
+        Call(WRITE, "DELETE", keys + "/{key}", keys + "/k"),
+        Call(WRITE, "POST", col + "/cluster", f"/collections/{C}/cluster", move),
+        Call(WRITE, "POST", shard + "/snapshots", sh + "/snapshots"),
+        Call(
+            WRITE, "DELETE", shard + "/snapshots/{snapshot_name}", sh + "/snapshots/gone.snapshot"
+        ),
+        Call(
+            WRITE,
+            "PUT",
+            shard + "/snapshots/recover",
+            "/collections/authz_ghost/shards/0/snapshots/recover",
+            {"location": w["snapshot_uri"]},
+        ),
+        Call(
+            WRITE,
+            "POST",
+            shard + "/snapshots/upload",
+            "/collections/authz_ghost/shards/0/snapshots/upload",
+            files={"snapshot": ("x.snapshot", b"not a snapshot")},
+        ),
     ]
 
 

@@ -143,7 +143,9 @@ def test_metrics(recorded: tuple[QdrantClient, Recorder], name: str) -> None:
     r = recorder.answer_to(client.http.service_api.metrics)
     assert r.status_code == 200
     families = {f.name: f for f in text_string_to_metric_families(r.text)}
-    points = {s.labels["collection"]: s.value for s in families["collection_points"].samples}
+    points = {
+        s.labels["id"]: s.value for s in families["collection_points"].samples
+    }  # Qdrant's label
     assert points[name] == 7
 
 

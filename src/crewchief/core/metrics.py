@@ -5,10 +5,15 @@ What `/metrics` says about the data, gathered through the QdrantClient API:
 (`crewchief.server.metrics`); `crewchief metrics` on a data directory renders it
 alone (`EmbeddedTarget.metrics`).
 
-Names follow Qdrant's own `/metrics` where Qdrant has them (`collections_total`,
-`collection_points`, `collection_vectors`, `collection_running_optimizations`);
-what Qdrant lacks is prefixed `crewchief_` (collection status, optimizer state,
-indexed vectors, alias targets, last snapshot time).
+Qdrant's own families come first, with Qdrant 1.19's names, types, HELP texts and
+labels (`src/common/metrics.rs`: `collection_points{id="..."}`,
+`collection_vectors{collection,vector}`, `collections_vector_total`, ...), so a
+dashboard or alert written for Qdrant reads them unchanged; `app_info` says
+`name="crewchief"` (and, from a server, the Qdrant API version it serves).  Values Qdrant has and a
+single-node engine knows for certain (one active replica per shard, no transfers, no
+update queue) are reported as they are.  What Qdrant lacks is prefixed `crewchief_`
+(collection status, optimizer state, indexed vectors, alias targets, last snapshot
+time) and labelled `collection`.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from qdrant_client import models
 
@@ -59,19 +64,57 @@ class FamilyWriter:
     """Gauge families built at scrape time: open a family, then add its samples."""
 
     def __init__(self) -> None:
-        self.families: list[GaugeMetricFamily] = []
+        self.families: list[Metric] = []
 
     def family(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
         self.families.append(GaugeMetricFamily(name, help_text, labels=list(labels)))
 
+    def add(self, family: Metric) -> None:
+        """A family of another type (a counter, a histogram), built by the caller."""
+        self.families.append(family)
+
     def sample(self, value: float, *labels: object) -> None:
-        self.families[-1].add_metric([str(v) for v in labels], value)
+        family = self.families[-1]
+        assert isinstance(family, GaugeMetricFamily), "sample() follows family()"
+        family.add_metric([str(v) for v in labels], value)
 
 
 def write_engine_state(w: FamilyWriter, state: EngineState, version: str) -> None:
-    w.family("app_info", "information about the server", ("name", "version"))
+    """Every family the data itself tells (`version`: what `app_info` reports)."""
+    w.family("app_info", "information about qdrant server", ("name", "version"))
     w.sample(1, "crewchief", version)
+    w.family("app_status_recovery_mode", "features enabled in qdrant server")
+    w.sample(0)
     _write_collections(w, state.infos)
+    w.family("cluster_enabled", "is cluster support enabled")
+    w.sample(0)
+    _write_crewchief(w, state)
+
+
+def _write_crewchief(w: FamilyWriter, state: EngineState) -> None:
+    infos = state.infos
+    w.family(
+        "crewchief_collection_indexed_vectors",
+        "vectors in the HNSW index (the rest are searched by brute force)",
+        ("collection",),
+    )
+    for name, info in infos.items():
+        w.sample(info.indexed_vectors_count or 0, name)
+    w.family(
+        "crewchief_collection_status",
+        "1 for the collection's current status",
+        ("collection", "status"),
+    )
+    for name, info in infos.items():
+        for status in STATUSES:
+            w.sample(int(status == _value(info.status)), name, status)
+    w.family(
+        "crewchief_collection_optimizer_ok",
+        "1 when the optimizer reports ok, 0 when the last index build or the load failed",
+        ("collection",),
+    )
+    for name, info in infos.items():
+        w.sample(int(_value(info.optimizer_status) == "ok"), name)
     w.family(
         "crewchief_alias_target",
         "1 for each alias and the collection it names",
@@ -88,7 +131,7 @@ def write_engine_state(w: FamilyWriter, state: EngineState, version: str) -> Non
         w.sample(when, name)
 
 
-def exposition(families: list[GaugeMetricFamily], counters: CollectorRegistry | None) -> bytes:
+def exposition(families: list[Metric], counters: CollectorRegistry | None) -> bytes:
     """The text exposition of `families`, then of the `counters` registry (if any)."""
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(_Families(families))
@@ -103,44 +146,61 @@ def render_engine_state(state: EngineState, version: str) -> str:
 
 
 def _write_collections(w: FamilyWriter, infos: dict[str, models.CollectionInfo]) -> None:
+    """Qdrant's collection families, in Qdrant's order (one shard, one replica each)."""
     w.family("collections_total", "number of collections")
     w.sample(len(infos))
-    w.family("collection_points", "number of points in the collection", ("collection",))
-    for name, info in infos.items():
-        w.sample(info.points_count or 0, name)
-    w.family("collection_vectors", "number of vectors by vector name", ("collection", "vector"))
-    for name, info in infos.items():
-        for vector in _vector_names(info):
-            w.sample(info.points_count or 0, name, vector)
+    per_vector = [
+        (name, vector, info.points_count or 0)
+        for name, info in infos.items()
+        for vector in _vector_names(info)
+    ]
+    w.family("collections_vector_total", "total number of vectors in all collections")
+    w.sample(sum(count for _n, _v, count in per_vector))
     w.family(
-        "crewchief_collection_indexed_vectors",
-        "vectors in the HNSW index (the rest are searched by brute force)",
-        ("collection",),
+        "collection_vectors", "amount of vectors grouped by vector name", ("collection", "vector")
     )
-    for name, info in infos.items():
-        w.sample(info.indexed_vectors_count or 0, name)
+    for name, vector, count in per_vector:
+        w.sample(count, name, vector)
+    replicas = 1 if infos else 0
+    w.family(
+        "collection_active_replicas_min", "minimum number of active replicas across all shards"
+    )
+    w.sample(replicas)
+    w.family(
+        "collection_active_replicas_max", "maximum number of active replicas across all shards"
+    )
+    w.sample(replicas)
     w.family(
         "collection_running_optimizations",
-        "1 while an index build runs (status yellow), else 0: one build at a time per collection",
-        ("collection",),
+        "number of currently running optimization tasks per collection",
+        ("id",),
     )
     for name, info in infos.items():
         w.sample(1 if _value(info.status) == "yellow" else 0, name)
-    w.family(
-        "crewchief_collection_status",
-        "1 for the collection's current status",
-        ("collection", "status"),
-    )
+    w.family("collection_points", "approximate amount of points per collection", ("id",))
     for name, info in infos.items():
-        for status in STATUSES:
-            w.sample(int(status == _value(info.status)), name, status)
-    w.family(
-        "crewchief_collection_optimizer_ok",
-        "1 when the optimizer reports ok, 0 when the last index build or the load failed",
-        ("collection",),
-    )
-    for name, info in infos.items():
-        w.sample(int(_value(info.optimizer_status) == "ok"), name)
+        w.sample(info.points_count or 0, name)
+    w.family("collection_dead_replicas", "total amount of shard replicas in non-active state")
+    w.sample(0)
+    for family, help_text in _ZERO_PER_COLLECTION:
+        w.family(family, help_text, ("id",))
+        for name in infos:
+            w.sample(0, name)
+
+
+# Qdrant families that are always 0 on one node that applies updates as they arrive
+_ZERO_PER_COLLECTION = (
+    ("collection_shard_transfer_incoming", "incoming shard transfers currently running"),
+    ("collection_shard_transfer_outgoing", "outgoing shard transfers currently running"),
+    (
+        "collection_update_queue_length",
+        "number of pending operations in update queues per collection",
+    ),
+    (
+        "collection_update_queue_deferred_points",
+        "number of points currently hidden during read operations as they're not yet optimized",
+    ),
+)
 
 
 def _vector_names(info: models.CollectionInfo) -> list[str]:
@@ -165,8 +225,8 @@ def _value(x: object) -> str:
 
 
 class _Families(Collector):
-    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+    def __init__(self, families: list[Metric]) -> None:
         self.families = families
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         yield from self.families

@@ -328,6 +328,14 @@ class Collection:
     def building(self) -> bool:
         return self._builder is not None
 
+    def segment_ids(self) -> list[str]:
+        """The live generation's segment folders (named by Qdrant's segment UUIDs); read only."""
+        with self._lock:
+            folder = self.shard_dir / "segments"
+            if self._shard is None or not folder.is_dir():
+                return []
+            return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
     def status(self) -> tuple[models.CollectionStatus, str | None]:
         """(status, error) as Qdrant reports it in CollectionInfo."""
         if self.load_error:

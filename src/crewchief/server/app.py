@@ -28,6 +28,7 @@ from crewchief.dashboard.auth import DashboardKeys
 from crewchief.engine import Engine
 from crewchief.errors import CrewchiefError
 from crewchief.server import (
+    routes_cluster,
     routes_collections,
     routes_crewchief,
     routes_payload,
@@ -78,6 +79,9 @@ async def _bad_input(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        # Qdrant guards its routes by method: a known path with another method is 404
+        return error(request, 404, f"Not found: {request.method} {request.url.path}")
     return error(request, exc.status_code, exc.detail or "Error")
 
 
@@ -115,6 +119,7 @@ def create_app(
             *routes_points.routes,
             *routes_payload.routes,
             *routes_snapshots.routes,
+            *routes_cluster.routes,
             *routes_crewchief.routes,
             dashboard.mount(),
         ],

@@ -6,10 +6,12 @@ Every answer looks like Qdrant's:
     {"result": null, "status": "accepted", "time": ...}      202, wait=false
     {"status": {"error": "..."}, "time": ...}                failure
 
-Bodies are validated with `qdrant_client.http.models` (Qdrant's own OpenAPI
-schema): malformed JSON answers 400, a body of the wrong shape 422.  Engine
-results are `qdrant_client.models` objects and are serialised the way
-qdrant-client parses them back (`model_dump(mode="json", exclude_none=True)`).
+Bodies are read as Qdrant reads them (`crewchief.server.bodies`).  Engine results
+are `qdrant_client.models` objects, serialised the way qdrant-client parses them
+back (`model_dump(mode="json", exclude_none=True)`) and written with orjson.
+Numbers come out as Qdrant writes them: stored vectors and scores are float32 in
+Qdrant, so they are echoed at float32 precision (`0.05`, not `0.05000000074505806`:
+`float32_points`), payload numbers and ids exactly.
 """
 
 from __future__ import annotations
@@ -19,21 +21,18 @@ import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+import numpy as np
+import orjson
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
+
+from crewchief.server.bodies import ApiError, adapter, decode_body
+
+__all__ = ["ApiError", "accepted", "error", "ok", "parse_body", "query_bool", "query_int"]
 
 T = TypeVar("T")
-
-
-class ApiError(Exception):
-    """An error answered in Qdrant's format with an explicit HTTP status."""
-
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
 
 
 def started_at(request: Request) -> float:
@@ -57,68 +56,87 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def ok(request: Request, result: Any, status_code: int = 200) -> JSONResponse:
-    body = {"result": to_jsonable(result), "status": "ok", "time": elapsed(started_at(request))}
-    return JSONResponse(body, status_code=status_code)
+def float32_points(value: Any) -> Any:
+    """Dumped results with every point's vectors and score as float32 (numpy), which
+    orjson writes in float32's shortest form; walks only down to the points."""
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict | list):
+            return [float32_points(v) for v in value]
+        return value
+    if isinstance(value, dict):
+        if "id" in value and ("vector" in value or "score" in value):
+            point = dict(value)
+            if point.get("vector") is not None:
+                point["vector"] = _float32_vectors(point["vector"])
+            if isinstance(point.get("score"), float):
+                point["score"] = np.float32(point["score"])
+            return point
+        return {k: float32_points(v) if isinstance(v, dict | list) else v for k, v in value.items()}
+    return value
 
 
-def accepted(request: Request) -> JSONResponse:
+def _float32_vectors(vector: Any) -> Any:
+    if isinstance(vector, list):
+        try:
+            return np.asarray(vector, dtype=np.float32)
+        except (ValueError, TypeError):  # ragged or not numbers: leave it
+            return vector
+    if isinstance(vector, dict):
+        if "indices" in vector and "values" in vector:
+            return {**vector, "values": _float32_vectors(vector["values"])}
+        return {name: _float32_vectors(v) for name, v in vector.items()}
+    return vector
+
+
+def dumps(body: Any) -> bytes:
+    """JSON bytes of `body`; numpy arrays and scalars as orjson writes them."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # integers beyond 64 bits: Python's encoder writes them exactly
+        return json.dumps(body, default=_plain).encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+def ok(request: Request, result: Any, status_code: int = 200) -> Response:
+    result = float32_points(to_jsonable(result))
+    body = {"result": result, "status": "ok", "time": elapsed(started_at(request))}
+    return JSON(body, status_code=status_code)
+
+
+def accepted(request: Request) -> Response:
     """What Qdrant answers when `wait=false` hands work to the background."""
     body = {"result": None, "status": "accepted", "time": elapsed(started_at(request))}
-    return JSONResponse(body, status_code=202)
+    return JSON(body, status_code=202)
 
 
 def error_body(message: str, started: float | None = None) -> dict[str, Any]:
     return {"status": {"error": message}, "time": elapsed(started) if started else 0.0}
 
 
-def error(request: Request | None, status_code: int, message: str) -> JSONResponse:
+def error(request: Request | None, status_code: int, message: str) -> Response:
     started = started_at(request) if request is not None else None
-    return JSONResponse(error_body(message, started), status_code=status_code)
+    return JSON(error_body(message, started), status_code=status_code)
 
 
 # -- request bodies ---------------------------------------------------------
 
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
-
-
-def _adapter(schema: Any) -> TypeAdapter[Any]:
-    adapter = _ADAPTERS.get(schema)
-    if adapter is None:
-        adapter = _ADAPTERS[schema] = TypeAdapter(schema)
-    return adapter
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if not _is_union_tag(p))
-        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
-    more = exc.error_count() - len(parts)
-    if more > 0:
-        parts.append(f"... and {more} more")
-    return "Validation error in JSON body: " + "; ".join(parts)
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic names union members in error locations ("PointsList", "list[...]")
-    return isinstance(part, str) and (part[:1].isupper() or "[" in part)
-
-
 # bodies larger than this are decoded and validated in the thread pool, so a
 # bulk upsert does not hold the event loop while pydantic walks it
 _INLINE_BODY_BYTES = 64 * 1024
-
-
-def decode_body(raw: bytes, schema: Any) -> Any:
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"Json deserialize error: {exc}") from None
-    try:
-        return _adapter(schema).validate_python(data)
-    except ValidationError as exc:
-        raise ApiError(422, describe_validation_error(exc)) from None
 
 
 async def parse_body(request: Request, schema: Any, *, required: bool = True) -> Any:
@@ -130,7 +148,9 @@ async def parse_body(request: Request, schema: Any, *, required: bool = True) ->
     raw = await request.body()
     if not raw.strip():
         if required:
-            raise ApiError(400, "Json deserialize error: the request body is empty")
+            raise ApiError(
+                400, "Format error in JSON body: EOF while parsing a value at line 1 column 0"
+            )
         return None
     if len(raw) <= _INLINE_BODY_BYTES:
         return decode_body(raw, schema)
@@ -149,7 +169,11 @@ def query_bool(request: Request, name: str, default: bool) -> bool:
         return True
     if value in ("false", "0"):
         return False
-    raise ApiError(400, f"Query deserialize error: `{name}` must be true or false, got {raw!r}")
+    raise ApiError(
+        400,
+        f"Deserialize error in query parameters: `{name}`: "
+        "provided string was not `true` or `false`",
+    )
 
 
 def query_int(request: Request, name: str, *, minimum: int = 1) -> int | None:
@@ -159,9 +183,15 @@ def query_int(request: Request, name: str, *, minimum: int = 1) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"Query deserialize error: `{name}` must be an integer") from None
+        raise ApiError(
+            400, f"Deserialize error in query parameters: `{name}`: invalid digit found in string"
+        ) from None
     if value < minimum:
-        raise ApiError(400, f"Query deserialize error: `{name}` must be at least {minimum}")
+        raise ApiError(
+            422,
+            f"Validation error in query parameters: [{name}: value {value} invalid, "
+            f"must be {minimum} or larger]",
+        )
     return value
 
 
@@ -175,8 +205,8 @@ def query_enum(request: Request, name: str, schema: type[T]) -> T | None:
     if raw is None:
         return None
     try:
-        return _adapter(schema).validate_python(raw)
+        return adapter(schema).validate_python(raw)
     except ValidationError:
         raise ApiError(
-            400, f"Query deserialize error: unknown value {raw!r} for `{name}`"
+            400, f"Deserialize error in query parameters: unknown variant `{raw}` for `{name}`"
         ) from None

@@ -1,16 +1,20 @@
 """Service routes: version info, probes, `/metrics` and `/telemetry`.
 
-`GET /` reports a Qdrant version with the installed qdrant-client's
+`GET /` has Qdrant's shape (`title`, `version`, `commit`).  `title` says what
+answers, `crewchief (qdrant-compatible)` (how `crewchief status` tells it from a
+plain Qdrant); `version` is a Qdrant version with the installed qdrant-client's
 major.minor: the REST schema we speak *is* that client's schema, and
-qdrant-client warns at start-up when the minor versions differ by more
-than one.
+qdrant-client warns at start-up when the minor versions differ by more than one;
+`commit` is crewchief's git commit when it runs from a checkout, else null.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import subprocess
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from qdrant_client.http import models
@@ -21,8 +25,11 @@ from starlette.routing import Route
 
 import crewchief
 from crewchief.server.dispatch import call, engine_of
-from crewchief.server.envelope import ok
+from crewchief.server.envelope import ok, query_bool, query_int
 from crewchief.server.metrics import collect_server_state, render
+from crewchief.server.routes_cluster import peer_id
+from crewchief.server.telemetry import startup_iso
+from crewchief.server.telemetry import telemetry as build_telemetry
 
 TITLE = "crewchief (qdrant-compatible)"
 
@@ -37,14 +44,32 @@ def qdrant_api_version() -> str:
         return "1.15.0"
 
 
+def git_commit() -> str | None:
+    """crewchief's commit (40 hex digits) when it runs from a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
 VERSION = qdrant_api_version()
+COMMIT = git_commit()
 INSTANCE_ID = str(uuid.uuid4())
 STARTED = datetime.now(UTC)
 
 
 async def root(request: Request) -> Response:
-    info = models.VersionInfo(title=TITLE, version=VERSION, commit=None)
-    return JSONResponse(info.model_dump(mode="json", exclude_none=True))
+    info = models.VersionInfo(title=TITLE, version=VERSION, commit=COMMIT)
+    return JSONResponse(info.model_dump(mode="json"))
 
 
 async def healthz(request: Request) -> Response:
@@ -60,18 +85,38 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    per_collection = query_bool(request, "per_collection", False)
+    query_bool(request, "anonymize", False)  # collection names are all we could hide
+    query_int(request, "timeout")
     repo_url = getattr(request.app.state, "repo_url", None)
     state = await run_in_threadpool(collect_server_state, engine_of(request), repo_url)
-    text = render(state, request.app.state.metrics, crewchief.__version__)
+    text = render(
+        state,
+        request.app.state.metrics,
+        VERSION,
+        crewchief.__version__,
+        per_collection=per_collection,
+    )
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
 async def telemetry(request: Request) -> Response:
-    collections = await call(engine_of(request).get_collections)
-    data = models.TelemetryData(
-        id=INSTANCE_ID,
-        app=models.AppBuildTelemetry(name="crewchief", version=VERSION, startup=STARTED),
-        collections=models.CollectionsTelemetry(number_of_collections=len(collections.collections)),
+    level = query_int(request, "details_level", minimum=0) or 0
+    per_collection = query_bool(request, "per_collection", False)
+    query_bool(request, "anonymize", False)
+    query_int(request, "timeout")
+    engine = engine_of(request)
+    app = {"name": "crewchief", "version": VERSION, "startup": startup_iso(STARTED)}
+    data = await call(
+        build_telemetry,
+        engine,
+        request.app.state.metrics,
+        instance_id=INSTANCE_ID,
+        app=app,
+        level=level,
+        per_collection=per_collection,
+        peer=peer_id(engine),
+        threads=40,  # anyio's default thread pool, where engine calls run
     )
     return ok(request, data)
 

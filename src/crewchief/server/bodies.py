@@ -1,0 +1,271 @@
+"""Request bodies read the way Qdrant reads them: unknown fields ignored, Qdrant's errors.
+
+Qdrant deserialises bodies with serde, which ignores fields it does not know
+except in `Filter` and the payload selectors (`deny_unknown_fields`), then runs
+its `validator` rules.  qdrant-client's models forbid every unknown field, so:
+
+- a body is validated as is (the common case costs nothing extra); only when
+  pydantic names an unknown field are the fields no candidate model knows
+  removed (`strip_unknown`, guided by the models' annotations) and the body
+  validated again;
+- a body of the wrong shape answers 400 `Format error in JSON body: ...` (serde's
+  deserialisation error); a body that parses but breaks one of Qdrant's range
+  rules (`RANGES`, from Qdrant's `#[validate(range(...))]`) answers 422
+  `Validation error in JSON body: [vectors.size: value 65537 invalid, must be from 1 to 65536]`.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from collections.abc import Sequence
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+# models whose unknown fields Qdrant refuses too (serde `deny_unknown_fields`)
+KEEP_UNKNOWN = frozenset({"Filter", "PayloadSelectorInclude", "PayloadSelectorExclude"})
+
+Range = tuple[float | None, float | None]
+_LIMIT: dict[str, Range] = {"limit": (1, None)}
+# Qdrant 1.19's range rules on REST bodies, by qdrant-client model name and field
+RANGES: dict[str, dict[str, Range]] = {
+    "VectorParams": {"size": (1, 65536)},
+    "HnswConfigDiff": {"ef_construct": (4, None), "full_scan_threshold": (10, None)},
+    "WalConfigDiff": {"wal_capacity_mb": (1, None)},
+    "OptimizersConfigDiff": {
+        "deleted_threshold": (0.0, 1.0),
+        "vacuum_min_vector_number": (100, None),
+        "max_segment_size": (1, None),
+    },
+    "CreateCollection": {
+        "shard_number": (1, None),
+        "replication_factor": (1, None),
+        "write_consistency_factor": (1, None),
+    },
+    "CollectionParamsDiff": {
+        "replication_factor": (1, None),
+        "write_consistency_factor": (1, None),
+    },
+    "SearchParams": {"hnsw_ef": (1, None)},
+    "QuantizationSearchParams": {"oversampling": (1.0, None)},
+    "ScalarQuantizationConfig": {"quantile": (0.5, 1.0)},
+    "ScrollRequest": _LIMIT,
+    "SearchRequest": _LIMIT,
+    "RecommendRequest": _LIMIT,
+    "DiscoverRequest": _LIMIT,
+    "QueryRequest": _LIMIT,
+    "FacetRequest": _LIMIT,
+    "QueryGroupsRequest": {"limit": (1, None), "group_size": (1, None)},
+    "SearchGroupsRequest": {"limit": (1, None), "group_size": (1, None)},
+    "RecommendGroupsRequest": {"limit": (1, None), "group_size": (1, None)},
+    "SearchMatrixRequest": {"limit": (1, None), "sample": (2, None)},
+    "Mmr": {"diversity": (0.0, 1.0), "candidates_limit": (None, 16384)},
+    "Rrf": {"k": (1, None)},
+    "StrictModeConfig": {
+        "max_query_limit": (1, None),
+        "max_timeout": (1, None),
+        "read_rate_limit": (1, None),
+        "write_rate_limit": (1, None),
+        "max_points_count": (1, None),
+    },
+}
+
+
+class ApiError(Exception):
+    """An error answered in Qdrant's format with an explicit HTTP status."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def adapter(schema: Any) -> TypeAdapter[Any]:
+    found = _ADAPTERS.get(schema)
+    if found is None:
+        found = _ADAPTERS[schema] = TypeAdapter(schema)
+    return found
+
+
+def load_json(raw: bytes, where: str = "JSON body") -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # what orjson refuses but Python reads (integers beyond 64 bits)
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"Format error in {where}: {exc}") from None
+
+
+def decode_body(raw: bytes, schema: Any) -> Any:
+    """`raw` JSON validated against a qdrant_client model (or union), as Qdrant would."""
+    data = load_json(raw)
+    validator = adapter(schema)
+    try:
+        value = validator.validate_python(data)
+    except ValidationError as exc:
+        if not any(e["type"] == "extra_forbidden" for e in exc.errors()):
+            raise ApiError(400, describe_format_error(exc)) from None
+        try:
+            value = validator.validate_python(strip_unknown(data, _flatten(schema)))
+        except ValidationError as again:
+            raise ApiError(400, describe_format_error(again)) from None
+    problems = range_errors(value)
+    if problems:
+        raise ApiError(422, "Validation error in JSON body: [" + "; ".join(problems) + "]")
+    return value
+
+
+def describe_format_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if not _is_union_tag(p))
+        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+    more = exc.error_count() - len(parts)
+    if more > 0:
+        parts.append(f"... and {more} more")
+    return "Format error in JSON body: " + "; ".join(parts)
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic names union members in error locations ("PointsList", "list[...]")
+    return isinstance(part, str) and (part[:1].isupper() or "[" in part)
+
+
+# -- unknown fields ----------------------------------------------------------------------------
+
+
+@cache
+def _flatten(tp: Any) -> tuple[Any, ...]:
+    """The alternatives a value of type `tp` may be (unions and Annotated unwrapped)."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _flatten(get_args(tp)[0])
+    if origin is Union or origin is types.UnionType:
+        return tuple(alt for arg in get_args(tp) for alt in _flatten(arg))
+    return (tp,)
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _is_list(tp: Any) -> bool:
+    origin = get_origin(tp)
+    return isinstance(origin, type) and issubclass(origin, Sequence) and origin is not str
+
+
+def _is_dict(tp: Any) -> bool:
+    return get_origin(tp) is dict
+
+
+@cache
+def _fields(models: tuple[type[BaseModel], ...]) -> dict[str, tuple[Any, ...]]:
+    """Every field any of `models` knows (by its JSON name), with the types it may hold."""
+    known: dict[str, list[Any]] = {}
+    for model in models:
+        for name, info in model.model_fields.items():
+            annotation: Any = info.annotation
+            alts: tuple[Any, ...] = _flatten(annotation) if annotation is not None else ()
+            known.setdefault(info.alias or name, []).extend(alts)
+    return {key: tuple(dict.fromkeys(alts)) for key, alts in known.items()}
+
+
+def _deep(alts: tuple[Any, ...]) -> bool:
+    """Whether a value of these types may hold a model (worth walking into)."""
+    return any(_is_model(a) or _is_list(a) or _is_dict(a) for a in alts)
+
+
+def strip_unknown(value: Any, alts: tuple[Any, ...]) -> Any:
+    """`value` without the object fields none of the candidate models `alts` knows.
+
+    Conservative for unions: a field any alternative knows is kept.  An object that
+    may be a model or a free-form dict (`VectorsConfig`) is read as the model when it
+    has a field the model knows.  Free-form dicts, and models that refuse unknown
+    fields in Qdrant too (`KEEP_UNKNOWN`), keep every field."""
+    if isinstance(value, dict):
+        models = tuple(a for a in alts if _is_model(a))
+        values = tuple(v for a in alts if _is_dict(a) for v in _flatten(get_args(a)[1]))
+        if not models and not values:
+            return value
+        known = _fields(models)
+        if values and any(key in known for key in value):
+            values = ()  # read as the model (as serde tries an untagged enum's struct first)
+        open_object = bool(values) or any(
+            m.__name__ in KEEP_UNKNOWN or m.model_config.get("extra") != "forbid" for m in models
+        )
+        out = {}
+        for key, item in value.items():
+            sub = known.get(key)
+            if sub is None and not open_object:
+                continue  # a field no candidate knows: serde would skip it
+            sub = (sub or ()) + values
+            out[key] = strip_unknown(item, sub) if _deep(sub) else item
+        return out
+    if isinstance(value, list):
+        items = tuple(
+            i for a in alts if _is_list(a) for arg in get_args(a)[:1] for i in _flatten(arg)
+        )
+        if not _deep(items):
+            return value
+        return [strip_unknown(item, items) for item in value]
+    return value
+
+
+# -- Qdrant's range rules ----------------------------------------------------------------------
+
+
+def range_errors(value: Any, path: str = "") -> list[str]:
+    """Qdrant's `validator` messages for the range rules `value` breaks (a parsed model)."""
+    found: list[str] = []
+    if isinstance(value, BaseModel):
+        rules = RANGES.get(type(value).__name__, {})
+        for name in type(value).model_fields:
+            item = getattr(value, name)
+            if item is None:
+                continue
+            where = f"{path}.{name}" if path else name
+            rule = rules.get(name)
+            if rule is not None and isinstance(item, int | float) and not isinstance(item, bool):
+                _check_unsigned(item, rule, where)
+                message = _out_of_range(item, rule)
+                if message:
+                    found.append(f"{where}: {message}")
+            elif isinstance(item, BaseModel | list | dict):
+                found.extend(range_errors(item, where))
+    elif isinstance(value, list) and value and isinstance(value[0], BaseModel | list | dict):
+        for i, item in enumerate(value):
+            found.extend(range_errors(item, f"{path}[{i}]"))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, BaseModel):
+                found.extend(range_errors(item, f"{path}.{key}" if path else str(key)))
+    return found
+
+
+def _check_unsigned(value: float, rule: Range, where: str) -> None:
+    """Qdrant's integer fields with a range are unsigned: a negative or too large one
+    fails deserialisation (400) before any range rule (422) is looked at."""
+    unsigned = isinstance(value, int) and rule[0] is not None and rule[0] >= 0
+    if unsigned and (value < 0 or value >= 2**64):
+        raise ApiError(400, f"Format error in JSON body: {where}: invalid value: integer `{value}`")
+
+
+def _out_of_range(value: float, rule: Range) -> str | None:
+    low, high = rule
+    if (low is None or value >= low) and (high is None or value <= high):
+        return None
+    if low is not None and high is not None:
+        bound = f"must be from {low} to {high}"
+    elif low is not None:
+        bound = f"must be {low} or larger"
+    else:
+        bound = f"must be {high} or smaller"
+    return f"value {value} invalid, {bound}"
