@@ -268,7 +268,7 @@ def service_calls(w: Mapping[str, str]) -> list[Call]:
         Call(READ, "GET", keys + "/{key}", keys + "/k"),
         Call(READ, "GET", col + "/cluster", f"/collections/{C}/cluster"),
         Call(READ, "GET", col + "/optimizations", f"/collections/{C}/optimizations"),
-        Call(READ, "GET", shard + "/snapshot", sh + "/snapshot"),
+        Call(WRITE, "GET", shard + "/snapshot", sh + "/snapshot"),  # makes a snapshot: write
         Call(READ, "GET", shard + "/snapshots", sh + "/snapshots"),
         Call(READ, "GET", shard + "/snapshots/{snapshot_name}", f"{sh}/snapshots/{w['snap']}"),
         Call(WRITE, "DELETE", "/issues", "/issues"),
@@ -393,18 +393,21 @@ NO_KEY = "Must provide an API key or an Authorization bearer token"
 BAD_KEY = "Invalid API key or JWT"
 GLOBAL_MANAGE = "Forbidden: Global manage access is required"
 GLOBAL_ONLY = "Forbidden: Global access is required"
-LISTINGS = {"/collections", "/aliases", "/telemetry"}
+LISTINGS = {"/collections", "/aliases", "/telemetry", "/issues"}
 GLOBAL_WRITES_ON_A_COLLECTION = {
     ("PUT", "/collections/{collection_name}"),
     ("PATCH", "/collections/{collection_name}"),
     ("DELETE", "/collections/{collection_name}"),
     ("PUT", "/collections/{collection_name}/snapshots/recover"),
     ("POST", "/collections/{collection_name}/snapshots/upload"),
+    ("PUT", "/collections/{collection_name}/shards/{shard_id}/snapshots/recover"),
+    ("POST", "/collections/{collection_name}/shards/{shard_id}/snapshots/upload"),
 }
 
 MANAGE_WRITES_ON_A_COLLECTION = {  # write + manage on the collection: only global `m` passes
     ("PUT", "/collections/{collection_name}/vectors/{vector_name}"),
     ("DELETE", "/collections/{collection_name}/vectors/{vector_name}"),
+    ("POST", "/collections/{collection_name}/cluster"),
 }
 
 
@@ -456,7 +459,8 @@ def expected_refusal(call: Call, key: str) -> tuple[int, str] | None:
 def refusal_text(r: httpx.Response) -> str:
     """Qdrant answers a refused key in plain text, a refused access in its JSON format."""
     if r.headers.get("content-type", "").startswith("application/json"):
-        return str(r.json()["status"]["error"])
+        status = r.json().get("status")
+        return str(status["error"] if isinstance(status, dict) else status)
     return r.text
 
 

@@ -54,7 +54,7 @@ from typing import Any, TypeVar
 import qdrant_edge as edge
 from qdrant_client import models
 
-from crewchief.core.indexing import over_indexing_threshold, unindexed_vectors
+from crewchief.core.indexing import index_due, vacuum_due
 from crewchief.engine.config import edge_config, vector_sizes
 from crewchief.errors import EngineFailure, InvalidInput
 from crewchief.fsutil import atomic_write_bytes, remove_tree, sparse_copy
@@ -305,24 +305,14 @@ class Collection:
 
     def _index_due(self, points: int, indexed: int) -> bool:
         threshold_kb = self.config.optimizer_config.indexing_threshold
-        if not threshold_kb or not self.sizes:  # sparse vectors only: always indexed
-            return False
-        if not self.sizes:  # no dense vector: nothing to index
-            return False
-        unindexed = unindexed_vectors(points, len(self.sizes), indexed)
-        dim = sum(self.sizes.values()) / len(self.sizes)
-        return unindexed > self._unindexed_floor and over_indexing_threshold(
-            unindexed, dim, threshold_kb
-        )
+        return index_due(points, indexed, self.sizes, threshold_kb, self._unindexed_floor)
 
     def _vacuum_due(self, points: int) -> bool:
-        """More dead point versions than Qdrant's vacuum optimizer allows.  Dead versions
-        are counted since the last build or open: older ones are not known."""
+        """Dead point versions are counted since the last build or open: older ones are not
+        known."""
         o = self.config.optimizer_config
         stored = self._base_points + self._upserted
-        dead = max(0, stored - points)
-        fraction = o.deleted_threshold if o.deleted_threshold is not None else 0.2
-        return dead >= max(1, o.vacuum_min_vector_number or 0) and dead > fraction * stored
+        return vacuum_due(stored, points, o.deleted_threshold, o.vacuum_min_vector_number)
 
     @property
     def building(self) -> bool:
