@@ -82,8 +82,6 @@ def test_a_killed_backup_leaves_nothing_that_prune_does_not_remove(tmp_path: Pat
 def test_prune_rewrites_mostly_unused_packs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
     monkeypatch.setattr(packs, "PACK_TARGET", 256 * 1024)  # many small packs
     repo = Repository.open(str(tmp_path / "repo"), create=True)
     with EmbeddedTarget(tmp_path / "data") as tgt:
