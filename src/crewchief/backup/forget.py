@@ -13,6 +13,8 @@ from typing import Any
 
 from crewchief.backup.packs import (
     CORRUPT_HINT,
+    MAGIC,
+    TAIL,
     PackWriter,
     digest_of,
     index_bytes,
@@ -102,10 +104,24 @@ def _prune_packs(repo: Repository, wanted: set[str]) -> tuple[int, str | None]:
         return 0, "a backup started during prune; old packs are kept until the next prune"
     for key in index.files:
         storage.delete(key)
+    orphans = drop - set(by_pack)
+    unindexed = sum(_chunks_in(repo, pack) for pack in orphans)
     for pack in sorted(drop | set(rewrite)):
         storage.delete(pack_key(pack))
     repo.index(reload=True)
-    return len(dead), None
+    return len(dead) + unindexed, None
+
+
+def _chunks_in(repo: Repository, pack: str) -> int:
+    """How many chunks a pack no index names holds (its table's count; 0 if unreadable)."""
+    try:
+        size = repo.storage.size(pack_key(pack))
+        count, magic = TAIL.unpack(
+            repo.storage.get_range(pack_key(pack), size - TAIL.size, TAIL.size)
+        )
+    except Exception:  # a torn or foreign file: it goes all the same
+        return 0
+    return int(count) if magic == MAGIC else 0
 
 
 def forget(
