@@ -1,4 +1,4 @@
-"""Backup and restore throughput vs GNU tar, and what a second backup stores (issue 5).
+"""Backup and restore throughput vs GNU tar, and what a second backup stores (issues 5, 16).
 
     python bench/bench_backup.py [--points 100000] [--dim 384] [--json PATH] [--seed 0]
         [--change 0.01]
@@ -6,11 +6,14 @@
 One embedded engine (temp dir) holds a collection of `embedding_like` points with movie
 payloads, indexed (green).  Its shard folder is flushed; the reference is GNU tar of that
 folder (`tar -S -cf`, and `tar -xf` to restore), timed in the same run on the same disk.
-Then, into a local repository in the temp dir: `create_backup` (native snapshot + portable
-export, content-defined chunks, every object fsynced), `restore_backup` as a new name from
-the native snapshot and from the portable export; a second backup after re-upserting
-`--change` of the points (random ids, new vectors) and a third of the unchanged collection.
-New bytes per part are found by comparing each manifest's chunks with the earlier ones.
+Then, into local repositories in the temp dir: `create_backup(portable=False)` (what
+`crewchief backup create --no-portable` runs: native snapshot only) into an empty one, and
+`create_backup` (native snapshot + portable export) into another (content-defined chunks
+in packs, every pack fsynced); `restore_backup` as a new name from the native snapshot and
+from the portable export; a second backup after re-upserting `--change` of the points
+(random ids, new vectors) and a third of the unchanged collection.  New bytes per part
+are found by comparing each manifest's chunks with the earlier ones; "repository growth"
+is what the repository's files (packs, index, manifest) grew on disk.
 MB = 10^6 bytes; "shard data" = bytes the flushed shard folder occupies on disk.
 """
 
@@ -130,13 +133,26 @@ def run(args, tmp: Path) -> dict:
         res["shard"] = disk_bytes(col.shard_dir)
         print("tar reference ...", flush=True)
         res["tar"] = tar_reference(col.shard_dir, tmp)
+        print("native-only backup and restore ...", flush=True)
+        native_repo = Repository.open(str(tmp / "repo-native"), create=True)
+        m0, s0 = timed(create_backup, target, native_repo, ["bench"], portable=False)
+        r0 = restore(native_repo, m0.id, target, "native", n)
+        res["native_only"] = {"backup_s": s0, "restore": r0, "stats": m0.stats.to_json()}
+        res["native_only"]["repo"] = disk_bytes(tmp / "repo-native")
+        shutil.rmtree(tmp / "repo-native")
         repo = Repository.open(str(tmp / "repo"), create=True)
         print("backup #1, parts alone, restores ...", flush=True)
         m1, s1 = timed(create_backup, target, repo, ["bench"])
+        grown = [disk_bytes(tmp / "repo")["disk"]]
         snap, snap_s = timed(target.client.create_snapshot, "bench")
         scratch = Repository.open(str(tmp / "scratch-repo"), create=True)
         file = target.engine.snapshot_file("bench", snap.name)
-        _, store_s = timed(scratch.store_file, file, snap.name, UploadStats())
+
+        def store() -> None:
+            scratch.store_file(file, snap.name, UploadStats())
+            scratch.commit_pending()  # its packs stored, fsynced and indexed
+
+        _, store_s = timed(store)
         alone = {"create_snapshot_s": snap_s, "store_snapshot_file_s": store_s}
         alone["snapshot_bytes"] = file.stat().st_size
         target.client.delete_snapshot("bench", snap.name)
@@ -151,11 +167,15 @@ def run(args, tmp: Path) -> dict:
         ids = np.sort(rng.choice(n, int(n * args.change), replace=False))
         upsert(target, ids, embedding_like(len(ids), args.dim, seed=args.seed + 2))
         m2, s2 = timed(create_backup, target, repo, ["bench"])
+        grown.append(disk_bytes(tmp / "repo")["disk"])
         label = f"#2 after {len(ids):,} points changed"
         backups.append({"label": label, "seconds": s2, "manifest": m2})
         print("backup #3 of the unchanged collection ...", flush=True)
         m3, s3 = timed(create_backup, target, repo, ["bench"])
+        grown.append(disk_bytes(tmp / "repo")["disk"])
         backups.append({"label": "#3 unchanged", "seconds": s3, "manifest": m3})
+        for b, before, after in zip(backups, [0, *grown], grown, strict=False):
+            b["repo_growth"] = after - before
         known: set[str] = set()
         for b in backups:
             manifest = b.pop("manifest")
@@ -185,9 +205,12 @@ def report(res: dict) -> str:
         "| operation | seconds | MB/s of shard data | points/s | speed vs tar |",
         "|---|---:|---:|---:|---:|",
     ]
+    native = res["native_only"]
     rows = [
         ("`tar -S -cf` of the flushed shard folder (reference)", tar["create_s"], tar["create_s"]),
         ("`tar -S -cf` + fsync of the archive", tar["create_s"] + tar["fsync_s"], tar["create_s"]),
+        ("crewchief `create_backup`, native only (`--no-portable`), empty repository",
+         native["backup_s"], tar["create_s"]),
         ("crewchief `create_backup` (native + portable, fsynced)", b1["seconds"], tar["create_s"]),
         ("  part alone: `create_snapshot`", res["parts_alone"]["create_snapshot_s"], None),
         ("  part alone: chunk + store that snapshot file in an empty repository",
@@ -195,6 +218,8 @@ def report(res: dict) -> str:
         ("  part alone: `export_collection` (portable)",
          res["parts_alone"]["export_collection_s"], None),
         ("`tar -xf` (reference)", tar["extract_s"], tar["extract_s"]),
+        ("crewchief `restore_backup` of the native-only backup", native["restore"]["seconds"],
+         tar["extract_s"]),
         ("crewchief `restore_backup`, native snapshot", r["native"]["seconds"], tar["extract_s"]),
         ("crewchief `restore_backup`, portable export", r["portable"]["seconds"],
          tar["extract_s"]),
@@ -210,16 +235,18 @@ def report(res: dict) -> str:
         f"({r['native']['indexed']:,} indexed).",
         "",
         "| backup | seconds | native: referenced / new MB | portable: referenced / new MB "
-        "| new MB (manifest) | dedup ratio (referenced / new) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| new MB (manifest) | repository growth MB (% of #1) | dedup ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    first = res["backups"][0]["repo_growth"]
     for b in res["backups"]:
         p, st = b["parts"], b["stats"]
         ratio = f"{st['dedup_ratio']:,.1f}" if st["dedup_ratio"] else "inf (nothing new)"
         lines.append(
             f"| {b['label']} | {b['seconds']:.1f} | {p['native']['referenced'] / MB:,.1f} / "
             f"{p['native']['new'] / MB:,.2f} | {p['portable']['referenced'] / MB:,.1f} / "
-            f"{p['portable']['new'] / MB:,.2f} | {st['bytes_new'] / MB:,.2f} | {ratio} |"
+            f"{p['portable']['new'] / MB:,.2f} | {st['bytes_new'] / MB:,.2f} | "
+            f"{b['repo_growth'] / MB:,.2f} ({b['repo_growth'] / first:.1%}) | {ratio} |"
         )
     lines.append(f"\nRepository after three backups: {res['repo']['disk'] / MB:,.1f} MB on disk.")
     return "\n".join(lines)

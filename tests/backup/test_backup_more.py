@@ -250,10 +250,9 @@ def test_status_shows_backups_verification_and_failing_jobs(tmp_path: Path) -> N
         assert status == "yellow" and "never verified" in symptom
         verify_backup(repo, manifest.id, full=True)
         assert backup_indicator()[0] == "green"
-        from crewchief.backup.repository import object_key
+        from tests.backup.rot import rot_chunk
 
-        digest = manifest.collections["c"].portable[0].chunks[0][0]
-        repo.storage.put(object_key(digest), b"rot")
+        rot_chunk(repo, manifest.collections["c"].portable[0].chunks[0][0])
         verify_backup(repo, manifest.id)
         status, symptom, code = backup_indicator()
         assert status == "red" and "FAILED" in symptom and code == 2

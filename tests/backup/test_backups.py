@@ -12,10 +12,11 @@ from qdrant_client import models
 from crewchief.backup.backups import create_backup, restore_backup, verify_backup
 from crewchief.backup.forget import forget
 from crewchief.backup.policy import Policy
-from crewchief.backup.repository import Repository, object_key
-from crewchief.errors import InvalidInput, Refused
+from crewchief.backup.repository import Repository
+from crewchief.errors import InvalidInput, Refused, SnapshotCorrupt
 from crewchief.ops import aliases
 from crewchief.target import EmbeddedTarget, ServeTarget, Target
+from tests.backup.rot import lose_pack_of, rot_chunk
 from tests.helpers import fill
 from tests.server.serverproc import start_server
 
@@ -165,11 +166,15 @@ def test_verify_quick_and_full_and_corruption(source: Target, repo: Repository) 
     assert full["ok"] and full["mode"] == "full"
     assert repo.record(f"verify/{manifest.id}.json")["mode"] == "full"  # type: ignore[index]
     digest = manifest.collections["shop_v1"].portable[0].chunks[0][0]
-    repo.storage.put(object_key(digest), b"bit rot")
+    rot_chunk(repo, digest)
     bad = verify_backup(repo, manifest.id)
     assert not bad["ok"] and digest[:12] in bad["problems"][0]
-    repo.storage.delete(object_key(digest))
-    assert not verify_backup(repo, manifest.id)["ok"]
+    assert any("checksum does not match its name" in p for p in bad["problems"])  # the pack
+    with pytest.raises(SnapshotCorrupt, match=f"{digest[:12]}.*corrupt"):
+        restore_backup(repo, manifest.id, source, as_name="rotten", fmt="portable")
+    lose_pack_of(repo, digest)
+    lost = verify_backup(repo, manifest.id)
+    assert not lost["ok"] and any("cannot be read" in p for p in lost["problems"])
 
 
 def test_forget_keeps_by_policy_and_prunes(source: Target, repo: Repository) -> None:

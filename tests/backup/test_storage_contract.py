@@ -60,6 +60,22 @@ def test_put_get_round_trip(storage: Storage, size: int) -> None:
     assert storage.exists("objects/ab/abcdef")
 
 
+def test_get_range_reads_part_of_an_object(storage: Storage) -> None:
+    data = os.urandom(100_000)
+    storage.put("packs/ab/abcdef", data)
+    assert storage.get_range("packs/ab/abcdef", 0, 10) == data[:10]
+    assert storage.get_range("packs/ab/abcdef", 4321, 50_000) == data[4321:54321]
+    assert storage.get_range("packs/ab/abcdef", 99_990, 100) == data[99_990:]  # short at the end
+    assert storage.get_range("packs/ab/abcdef", 100_000, 10) == b""
+    assert storage.get_range("packs/ab/abcdef", 5, 0) == b""
+    with pytest.raises(NotFound):
+        storage.get_range("packs/ab/none", 0, 10)
+    with pytest.raises(NotFound):
+        storage.get_range("packs/ab/none", 0, 0)
+    with pytest.raises(InvalidInput):
+        storage.get_range("packs/ab/abcdef", -1, 10)
+
+
 def test_put_file_get_file_round_trip(storage: Storage, tmp_path: Path) -> None:
     source = tmp_path / "source.bin"
     data = os.urandom(9 * 1024 * 1024)  # above boto3's multipart threshold (8 MiB)

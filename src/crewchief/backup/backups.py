@@ -21,6 +21,7 @@ from typing import Any, cast
 from qdrant_client import models
 
 from crewchief.backup.manifest import (
+    FORMAT,
     BackupManifest,
     BackupSource,
     CollectionBackup,
@@ -33,9 +34,9 @@ from crewchief.backup.repository import Repository, new_backup_id
 from crewchief.core.aliases import check_create, switch_ops
 from crewchief.core.client import QdrantAPI, created, top_ids
 from crewchief.core.vectors import unnamed_vector
-from crewchief.errors import CollectionNotFound, InvalidInput
-from crewchief.fsutil import sha256_file, staging_dir
-from crewchief.target import Target
+from crewchief.errors import CollectionNotFound, InvalidInput, SnapshotCorrupt
+from crewchief.fsutil import staging_dir
+from crewchief.target import EmbeddedTarget, Target
 
 Say = Callable[[str], None]
 PROBES = 5
@@ -61,11 +62,19 @@ def _native(
 ) -> NativeCopy:
     snap = created(target.client.create_snapshot(name), name)
     try:
-        local = target.download_snapshot(name, snap.name, work / snap.name)
-        entry = repo.store_file(local, snap.name, stats)
-        checksum = sha256_file(local)
+        if isinstance(target, EmbeddedTarget):  # the engine's own file: no copy to read
+            local = target.engine.snapshot_file(name, snap.name)
+        else:
+            local = target.download_snapshot(name, snap.name, work / snap.name)
+        entry, checksum = repo.store_file_sha256(local, snap.name, stats)
     finally:
         target.client.delete_snapshot(name, snap.name)
+    if snap.checksum and snap.checksum != checksum:
+        raise SnapshotCorrupt(
+            f"The snapshot of `{name}` read back differs from what the target wrote "
+            f"(SHA-256 {checksum[:12]}..., the target said {snap.checksum[:12]}...)",
+            hint="Take the backup again; check the disk or the network if it recurs",
+        )
     return NativeCopy(target.native_kind, entry, checksum)
 
 
@@ -120,8 +129,12 @@ def create_backup(
             collections=entries,
             aliases={a: c for a, c in aliases.items() if c in entries},
             stats=stats,
+            format=FORMAT,
         )
-        repo.put_manifest(manifest)  # last: only now does the backup exist
+        repo.put_manifest(manifest)  # last (after its packs and index): now the backup exists
+    except BaseException:
+        repo.discard_pending()
+        raise
     finally:
         repo.storage.delete(lock)
     return manifest
@@ -188,11 +201,11 @@ def restore_backup(
             work = tmp / name
             if use_native[name] and entry.native is not None:
                 file = entry.native.file
-                repo.restore_file(file, work / file.path)
+                repo.restore_file(file, work / file.path, manifest.format)
                 say(f"restoring `{name}` as `{new}` from its native snapshot")
                 dest.upload_snapshot(new, work / file.path, entry.native.checksum)
             else:
-                repo.restore_tree(entry.portable or [], work)
+                repo.restore_tree(entry.portable or [], work, manifest.format)
                 say(f"restoring `{name}` as `{new}` from the portable export")
                 import_collection(dest.client, work, as_name=new)
             restored[name] = new
@@ -214,18 +227,12 @@ def restore_backup(
 def verify_backup(
     repo: Repository, backup_id: str, full: bool = False, say: Say = lambda line: None
 ) -> dict[str, Any]:
-    """Quick: every object present with the right checksum.  Full: also restore into a
-    temporary embedded engine and compare point counts and probe queries."""
-    from crewchief.target import EmbeddedTarget
-
+    """Quick: every chunk present with the right checksum (and every pack holding one,
+    whole).  Full: also restore into a temporary embedded engine and compare point counts
+    and probe queries."""
     manifest = repo.manifest(backup_id)
-    problems: list[str] = []
-    digests = sorted(manifest.referenced_digests())
-    for digest in digests:
-        try:
-            repo.read_chunk(digest)
-        except Exception as exc:  # missing or corrupt: both are findings, not crashes
-            problems.append(f"object {digest[:12]}: {exc}")
+    digests = manifest.referenced_digests()
+    problems = repo.check(digests, manifest.format)
     say(f"checked {len(digests)} objects: {len(problems)} problems")
     if full and not problems:
         with staging_dir("verify") as tmp:

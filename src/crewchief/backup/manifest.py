@@ -7,18 +7,27 @@
      "aliases": {alias: collection},
      "stats": {"bytes_total", "bytes_new", "chunks_total", "chunks_new", "dedup_ratio"}}
 
-where a file is {"path", "size", "chunks": [[sha256, length], ...]}.  `to_json` writes
-the keys in this order, so a manifest written today has the bytes it always had, and
-`from_json` reads every manifest ever written (`native` or `portable` may be null).
+where a file is {"path", "size", "chunks": [[sha256, length], ...]}: repository format
+1, loose objects named by SHA-256.  Format 2 manifests start with "format": 2 and name
+chunks by BLAKE3, found in pack files through the index (packs.py); a file's chunks are
+one base64 string of 36-byte records (32-byte digest, little-endian u32 length), a third
+of the JSON list's size (a backup of 400 MB has ~35,000 chunks).  `to_json` writes the
+keys in this order, so a manifest has the bytes it was written with, and `from_json`
+reads every manifest ever written (`native` or `portable` may be null).
 """
 
 from __future__ import annotations
 
+import base64
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from crewchief.errors import SnapshotCorrupt
+
+FORMAT = 2  # what this code writes
+CHUNK = struct.Struct("<32sI")
 
 
 @dataclass
@@ -59,12 +68,21 @@ class FileEntry:
     size: int
     chunks: list[tuple[str, int]] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, packed: bool = False) -> dict[str, Any]:
+        if packed:
+            raw = b"".join(CHUNK.pack(bytes.fromhex(h), n) for h, n in self.chunks)
+            return {"path": self.path, "size": self.size, "chunks": base64.b64encode(raw).decode()}
         return {"path": self.path, "size": self.size, "chunks": [list(c) for c in self.chunks]}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> FileEntry:
-        return cls(d["path"], d["size"], [(h, n) for h, n in d["chunks"]])
+        chunks = d["chunks"]
+        if isinstance(chunks, str):
+            raw = base64.b64decode(chunks, validate=True)
+            if len(raw) % CHUNK.size:
+                raise ValueError(f"packed chunk list of {len(raw)} bytes")
+            return cls(d["path"], d["size"], [(h.hex(), n) for h, n in CHUNK.iter_unpack(raw)])
+        return cls(d["path"], d["size"], [(h, n) for h, n in chunks])
 
 
 @dataclass
@@ -75,8 +93,8 @@ class NativeCopy:
     file: FileEntry
     checksum: str  # SHA-256 of the whole snapshot file
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "file": self.file.to_json(), "checksum": self.checksum}
+    def to_json(self, packed: bool = False) -> dict[str, Any]:
+        return {"kind": self.kind, "file": self.file.to_json(packed), "checksum": self.checksum}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NativeCopy:
@@ -113,14 +131,15 @@ class CollectionBackup:
         """Every file of this collection's copies."""
         return [*(self.portable or []), *([self.native.file] if self.native else [])]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, packed: bool = False) -> dict[str, Any]:
+        portable = None if self.portable is None else [f.to_json(packed) for f in self.portable]
         return {
             "config": self.config,
             "points": self.points,
             "aliases": self.aliases,
             "probes": [p.to_json() for p in self.probes],
-            "native": self.native.to_json() if self.native else None,
-            "portable": None if self.portable is None else [f.to_json() for f in self.portable],
+            "native": self.native.to_json(packed) if self.native else None,
+            "portable": portable,
         }
 
     @classmethod
@@ -161,6 +180,7 @@ class BackupManifest:
     collections: dict[str, CollectionBackup]
     aliases: dict[str, str]  # alias -> collection, for the collections backed up
     stats: UploadStats
+    format: int = 1  # 1: chunks are SHA-256 loose objects; 2: BLAKE3 chunks in packs
 
     @property
     def time(self) -> datetime:
@@ -173,17 +193,26 @@ class BackupManifest:
         }
 
     def to_json(self) -> dict[str, Any]:
+        packed = self.format >= 2
         return {
+            **({"format": self.format} if packed else {}),
             "id": self.id,
             "created": self.created,
             "source": self.source.to_json(),
-            "collections": {name: c.to_json() for name, c in self.collections.items()},
+            "collections": {name: c.to_json(packed) for name, c in self.collections.items()},
             "aliases": self.aliases,
             "stats": self.stats.to_json(),
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> BackupManifest:
+        fmt = d.get("format", 1) if isinstance(d, dict) else 1
+        if fmt not in (1, FORMAT):
+            raise SnapshotCorrupt(
+                f"Backup manifest {d.get('id', '?')} has format {fmt!r}, which this crewchief "
+                "cannot read",
+                hint="Use the crewchief version that wrote it (or a newer one)",
+            )
         try:
             return cls(
                 id=d["id"],
@@ -194,8 +223,9 @@ class BackupManifest:
                 },
                 aliases=dict(d["aliases"]),
                 stats=UploadStats.from_json(d["stats"]),
+                format=fmt,
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, struct.error) as exc:
             raise SnapshotCorrupt(
                 f"Backup manifest {d.get('id', '?') if isinstance(d, dict) else '?'} is "
                 f"malformed ({type(exc).__name__}: {exc})",

@@ -1,7 +1,7 @@
 """Where a backup repository keeps its objects: a local directory or an S3 bucket.
 
-The interface is deliberately tiny (litestream/restic style): put, get, exists,
-size, list, delete of whole objects under '/'-separated keys.  Everything a
+The interface is deliberately tiny (litestream/restic style): put, get (whole or a
+byte range), exists, size, list, delete of whole objects under '/'-separated keys.  Everything a
 repository needs (content addressing, manifests written last, pruning) is built
 on top of it, and one contract test suite runs unchanged against every backend.
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import os
 import stat
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,7 +67,7 @@ class Storage(ABC):
     url: str  # as given, for display (never includes secrets)
 
     @abstractmethod
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
         """Store `data` under `key` atomically, replacing any previous object."""
 
     @abstractmethod
@@ -77,6 +77,10 @@ class Storage(ABC):
     @abstractmethod
     def get(self, key: str) -> bytes:
         """The object's bytes; NotFound if there is none."""
+
+    @abstractmethod
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` (fewer at the object's end); NotFound if none."""
 
     @abstractmethod
     def get_file(self, key: str, path: Path) -> None:
@@ -108,6 +112,29 @@ class Storage(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+
+def _write_durably(path: Path, data: memoryview) -> None:
+    """`data` as the file `path`: a temp file written straight from the buffer, fsynced,
+    renamed into place, the folder fsynced (no copy through a stream)."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent)
+    try:
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def _check_range(offset: int, length: int) -> None:
+    if offset < 0 or length < 0:
+        raise InvalidInput(f"Invalid byte range offset={offset} length={length}")
 
 
 def _local_file(path: Path) -> Path:
@@ -162,11 +189,11 @@ class LocalStorage(Storage):
                 new.mkdir()
                 fsync_dir(new.parent)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
         target = self._path(key)
         with self._os_errors(key, reading=False):
             self._make_dirs(target.parent)
-            atomic_copy(target, io.BytesIO(data), prefix=TEMP_PREFIX)
+            _write_durably(target, memoryview(data))
 
     def put_file(self, key: str, path: Path) -> None:
         target = self._path(key)
@@ -177,6 +204,11 @@ class LocalStorage(Storage):
     def get(self, key: str) -> bytes:
         with self._os_errors(key):
             return self._path(key).read_bytes()
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        _check_range(offset, length)
+        with self._os_errors(key), open(self._path(key), "rb") as f:
+            return os.pread(f.fileno(), length, offset) if length else b""
 
     def get_file(self, key: str, path: Path) -> None:
         with self._os_errors(key):
@@ -277,7 +309,7 @@ class S3Storage(Storage):
     def _key(self, key: str) -> str:
         return self._base + validate_key(key)
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes | bytearray | memoryview) -> None:
         with self._s3_errors("put", key):
             self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=bytes(data))
 
@@ -289,6 +321,26 @@ class S3Storage(Storage):
     def get(self, key: str) -> bytes:
         with self._s3_errors("get", key):
             response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return bytes(response["Body"].read())
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        _check_range(offset, length)
+        if not length:
+            self.size(key)  # NotFound as for any other read
+            return b""
+        from botocore.exceptions import ClientError
+
+        byte_range = f"bytes={offset}-{offset + length - 1}"
+        with self._s3_errors("get", key):
+            try:
+                response = self._client.get_object(
+                    Bucket=self.bucket, Key=self._key(key), Range=byte_range
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "InvalidRange":
+                    raise
+                self.size(key)
+                return b""  # the range starts at or after the end
             return bytes(response["Body"].read())
 
     def get_file(self, key: str, path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -20,13 +20,18 @@ from crewchief.cli.common import (
     TargetOpt,
     connect,
     friendly_errors,
+    lazy,
     out,
     print_json,
 )
-from crewchief.core.aliases import AliasChange
-from crewchief.ops import aliases as ops
-from crewchief.ops.aliases import SwitchPlan
-from crewchief.target import Target
+
+if TYPE_CHECKING:
+    from crewchief.core.aliases import AliasChange
+    from crewchief.ops import aliases as ops
+    from crewchief.ops.aliases import SwitchPlan
+    from crewchief.target import Target
+else:
+    ops = lazy("crewchief.ops.aliases")
 
 app = typer.Typer(help="Aliases: where the app's names point, how they moved, and undo.")
 

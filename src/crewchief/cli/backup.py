@@ -6,15 +6,11 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from crewchief.backup import backups
-from crewchief.backup import forget as forget_mod
-from crewchief.backup import schedule as schedule_mod
-from crewchief.backup.policy import Policy
-from crewchief.backup.repository import Repository
 from crewchief.cli.common import (
     ApiKeyOpt,
     DryRunOpt,
@@ -23,10 +19,24 @@ from crewchief.cli.common import (
     connect,
     err,
     friendly_errors,
+    lazy,
     out,
     print_json,
 )
 from crewchief.errors import SnapshotCorrupt
+
+if TYPE_CHECKING:
+    from crewchief.backup import backups
+    from crewchief.backup import forget as forget_mod
+    from crewchief.backup import schedule as schedule_mod
+    from crewchief.backup.policy import Policy
+    from crewchief.backup.repository import Repository
+else:
+    backups = lazy("crewchief.backup.backups")
+    forget_mod = lazy("crewchief.backup.forget")
+    schedule_mod = lazy("crewchief.backup.schedule")
+    Policy = lazy("crewchief.backup.policy", "Policy")
+    Repository = lazy("crewchief.backup.repository", "Repository")
 
 app = typer.Typer(help="Backups you can trust: a repository, retention, verification, restore.")
 

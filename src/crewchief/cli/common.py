@@ -2,23 +2,50 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from crewchief.target import DEFAULT_TARGET, Target, as_crewchief_error, open_target
+if TYPE_CHECKING:
+    from crewchief.target import Target
+
+DEFAULT_TARGET = "./crewchief-data"  # crewchief.target.DEFAULT_TARGET (tests/cli checks)
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class lazy:  # noqa: N801 - stands in for a module or a class, so lower case
+    """A module (or one of its attributes) imported on first use, not at start-up.
+
+    `crewchief --help` and `crewchief version` must not pay for qdrant_client,
+    pyarrow, boto3 or the server stack, so command modules name what they use
+    through this (and import the real names under TYPE_CHECKING for mypy).
+    """
+
+    def __init__(self, module: str, attr: str | None = None) -> None:
+        self._where = (module, attr)
+
+    def _target(self) -> Any:
+        module, attr = self._where
+        found = importlib.import_module(module)
+        return found if attr is None else getattr(found, attr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._target()(*args, **kwargs)
+
 
 TargetOpt = typer.Option(
     DEFAULT_TARGET,
@@ -42,6 +69,8 @@ def friendly_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
+            from crewchief.target import as_crewchief_error
+
             error = as_crewchief_error(exc)
             if error is None:
                 raise
@@ -54,6 +83,8 @@ def friendly_errors(fn: F) -> F:
 
 
 def connect(target: str, api_key: str | None, create: bool = False) -> Target:
+    from crewchief.target import open_target
+
     return open_target(target, api_key, create=create)
 
 
@@ -80,6 +111,8 @@ def print_plan(plan: Any, as_json: bool) -> None:
 @contextmanager
 def progress_bars(disable: bool = False) -> Iterator[Callable[[str, int, int], None]]:
     """A `progress(step, done, total)` callback drawing one bar per step on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=err, disable=disable) as bar:
         tasks: dict[str, Any] = {}

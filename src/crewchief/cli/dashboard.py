@@ -16,13 +16,25 @@ it binds to loopback unless told otherwise.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
 
-from crewchief.cli.common import ApiKeyOpt, TargetOpt, connect, err, friendly_errors, out
-from crewchief.dashboard import Dashboard, standalone_app
-from crewchief.server.runner import _Server, bind_socket, is_loopback, url_for
+from crewchief.cli.common import ApiKeyOpt, TargetOpt, connect, err, friendly_errors, lazy, out
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from crewchief.dashboard import Dashboard, standalone_app
+    from crewchief.server.runner import _Server, bind_socket, is_loopback, url_for
+else:
+    uvicorn = lazy("uvicorn")
+    Dashboard = lazy("crewchief.dashboard", "Dashboard")
+    standalone_app = lazy("crewchief.dashboard", "standalone_app")
+    _Server = lazy("crewchief.server.runner", "_Server")
+    bind_socket = lazy("crewchief.server.runner", "bind_socket")
+    is_loopback = lazy("crewchief.server.runner", "is_loopback")
+    url_for = lazy("crewchief.server.runner", "url_for")
 
 LISTENING = "crewchief dashboard: open {url}/dashboard/"
 

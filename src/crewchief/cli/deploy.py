@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from qdrant_client import models
 
 from crewchief.cli.common import (
     ApiKeyOpt,
@@ -14,14 +14,24 @@ from crewchief.cli.common import (
     TargetOpt,
     connect,
     friendly_errors,
+    lazy,
     out,
     print_json,
     print_plan,
     progress_bars,
 )
 from crewchief.errors import InvalidInput
-from crewchief.ops import deploy as ops
-from crewchief.ops.gc import execute_gc, plan_gc
+
+if TYPE_CHECKING:
+    from qdrant_client import models
+
+    from crewchief.ops import deploy as ops
+    from crewchief.ops.gc import execute_gc, plan_gc
+else:
+    models = lazy("qdrant_client.models")
+    ops = lazy("crewchief.ops.deploy")
+    execute_gc = lazy("crewchief.ops.gc", "execute_gc")
+    plan_gc = lazy("crewchief.ops.gc", "plan_gc")
 
 
 @friendly_errors

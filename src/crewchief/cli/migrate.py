@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from crewchief.cli.common import (
@@ -10,13 +12,18 @@ from crewchief.cli.common import (
     JsonOpt,
     connect,
     friendly_errors,
+    lazy,
     out,
     print_json,
     print_plan,
     progress_bars,
 )
 from crewchief.errors import InvalidInput
-from crewchief.ops import migrate as ops
+
+if TYPE_CHECKING:
+    from crewchief.ops import migrate as ops
+else:
+    ops = lazy("crewchief.ops.migrate")
 
 
 @friendly_errors

@@ -7,10 +7,16 @@ expected failures (DataDirLocked, a port in use) print one line and a hint.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from crewchief.server.runner import run_server
+from crewchief.cli.common import lazy
+
+if TYPE_CHECKING:
+    from crewchief.server.runner import run_server
+else:
+    run_server = lazy("crewchief.server.runner", "run_server")
 
 
 def serve(

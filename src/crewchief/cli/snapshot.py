@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -13,10 +14,15 @@ from crewchief.cli.common import (
     TargetOpt,
     connect,
     friendly_errors,
+    lazy,
     out,
     print_json,
 )
-from crewchief.core.client import created
+
+if TYPE_CHECKING:
+    from crewchief.core.client import created
+else:
+    created = lazy("crewchief.core.client", "created")
 
 app = typer.Typer(help="Collection snapshots: create, list, download, restore, delete.")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Group
@@ -12,8 +13,6 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from crewchief.backup.repository import Repository
-from crewchief.backup.state import read_backup_state
 from crewchief.cli.common import (
     ApiKeyOpt,
     JsonOpt,
@@ -21,11 +20,22 @@ from crewchief.cli.common import (
     badge,
     connect,
     friendly_errors,
+    lazy,
     out,
     print_json,
 )
 from crewchief.errors import InvalidInput
-from crewchief.ops.health import HealthPolicy, HealthReport, assess, gather
+
+if TYPE_CHECKING:
+    from crewchief.backup.repository import Repository
+    from crewchief.backup.state import read_backup_state
+    from crewchief.ops.health import HealthPolicy, HealthReport, assess, gather
+else:
+    Repository = lazy("crewchief.backup.repository", "Repository")
+    read_backup_state = lazy("crewchief.backup.state", "read_backup_state")
+    HealthPolicy = lazy("crewchief.ops.health", "HealthPolicy")
+    assess = lazy("crewchief.ops.health", "assess")
+    gather = lazy("crewchief.ops.health", "gather")
 
 
 def render(report: HealthReport) -> Group:
