@@ -89,13 +89,25 @@ def make_rich(client: Any, name: str = "movies") -> None:
     )
 
 
+def f32(x: float) -> float:
+    """The stored float32 value: a server writes it in its shortest form (0.05), the engine
+    hands over its exact double (0.05000000074505806); both are the same float32."""
+    return float(np.float32(x))
+
+
+def f32s(vector: Any) -> Any:
+    if isinstance(vector, dict):
+        return {name: f32s(v) for name, v in vector.items()}
+    return [f32(x) for x in vector]
+
+
 def everything(client: Any, name: str) -> dict[Any, tuple[Any, Any]]:
     records, offset = [], None
     while True:
         page, offset = client.scroll(name, limit=128, offset=offset, with_vectors=True)
         records += page
         if offset is None:
-            return {r.id: (r.payload or {}, r.vector) for r in records}
+            return {r.id: (r.payload or {}, f32s(r.vector)) for r in records}
 
 
 def searches(client: Any, name: str) -> list[list[tuple[Any, float]]]:
@@ -110,7 +122,7 @@ def searches(client: Any, name: str) -> list[list[tuple[Any, float]]]:
                 limit=10,
                 search_params=models.SearchParams(exact=True),
             ).points
-            out.append([(h.id, h.score) for h in hits])
+            out.append([(h.id, f32(h.score)) for h in hits])
     return out
 
 
@@ -138,7 +150,7 @@ def test_round_trip_between_engine_and_server(
     with open_kind(destination, tmp_path / "dst") as dst:
         assert import_collection(dst.client, tmp_path / "export", as_name="restored") == N
         assert dst.client.count("restored", exact=True).count == N
-        assert everything(dst.client, "restored") == before  # exact floats, payloads, ids
+        assert everything(dst.client, "restored") == before  # exact float32s, payloads, ids
         assert searches(dst.client, "restored") == found
         info = dst.client.get_collection("restored")
         assert info.config.hnsw_config.m == 8 and info.config.hnsw_config.ef_construct == 64

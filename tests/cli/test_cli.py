@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from crewchief import Engine
@@ -20,7 +21,6 @@ from crewchief.ops import aliases
 from crewchief.target import HISTORY_COLLECTION, QdrantTarget, ServeTarget
 from tests.cli.clirun import cli
 from tests.helpers import fill
-from tests.ops.promtext import labels, parse
 from tests.server.serverproc import start_server
 
 
@@ -192,14 +192,10 @@ def test_status_watch_refreshes_until_interrupted(tmp_path: Path) -> None:
             target.client.create_snapshot("app_v1")
 
             def checks() -> float:  # every check lists the collections once or more
-                listed = parse(target.metrics())
-                return listed.get(
-                    (
-                        "rest_responses_total",
-                        labels(method="GET", endpoint="/collections", status="200"),
-                    ),
-                    0.0,
-                )
+                # /telemetry counts every endpoint (/metrics only Qdrant's whitelisted ones)
+                telemetry = httpx.get(server.url + "/telemetry").json()["result"]
+                listed = telemetry["requests"]["rest"]["responses"].get("GET /collections", {})
+                return float(listed.get("200", {}).get("count", 0))
 
             before = checks()
             assert cli("status", "--target", server.url).returncode == 0

@@ -122,9 +122,9 @@ def test_an_operator_session(spec: str) -> None:
         "app_v3",
     }
     metrics = parse(op.run("metrics").stdout)
-    assert metrics[("collection_points", labels(collection="app_v3"))] == 20
+    assert metrics[("collection_points", labels(id="app_v3"))] == 20
     assert metrics[("crewchief_alias_target", labels(alias="live", collection="app_v3"))] == 1
-    assert ("collection_points", labels(collection="app_v2")) not in metrics
+    assert ("collection_points", labels(id="app_v2")) not in metrics
 
 
 def test_a_failed_gate_prints_the_result_as_json(spec: str) -> None:
