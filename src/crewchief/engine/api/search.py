@@ -238,7 +238,7 @@ class SearchAPI:
         with sr.edge_refusals("facet"):
             found = col.read(lambda s: s.facet(request))
         hits = [models.FacetValueHit(value=sr.facet_value(h.value), count=h.count) for h in found]
-        return models.FacetResponse(hits=hits)
+        return models.FacetResponse(hits=sr.top_hits(hits, limit))
 
 
 def _nearest(vectors: Any, name: str) -> edge.Query:

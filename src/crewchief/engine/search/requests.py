@@ -160,11 +160,18 @@ def edge_order_by(order_by: Any) -> edge.OrderBy:
 # -- facets --------------------------------------------------------------------------------------
 
 
+FACET_OVERSAMPLE_FACTOR = 4  # Qdrant's: an approximate facet asks its shards for more
+FACET_MIN_OVERSAMPLE = 128
+
+
 def facet_request(key: str, facet_filter: Any, limit: int, exact: bool) -> edge.FacetRequest:
+    """The edge's facet request; an approximate one oversampled as Qdrant's collection does
+    (max(limit * 4, 128) values), `top_hits` then keeps `limit`."""
     check_at_least("limit", limit, 1)
+    asked = limit if exact else max(limit * FACET_OVERSAMPLE_FACTOR, FACET_MIN_OVERSAMPLE)
     return edge.FacetRequest(
         key=check_payload_key(key, "facet"),
-        limit=limit,
+        limit=asked,
         exact=bool(exact),
         filter=edge_filter(facet_filter),
     )
@@ -173,6 +180,12 @@ def facet_request(key: str, facet_filter: Any, limit: int, exact: bool) -> edge.
 def facet_value(value: Any) -> Any:
     """A facet hit's value as Qdrant answers it (UUIDs as hyphenated text)."""
     return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def top_hits(hits: list[models.FacetValueHit], limit: int) -> list[models.FacetValueHit]:
+    """Qdrant's FacetResponse::top_hits: most frequent first, ties by value ascending (one
+    facet's values share one type: one payload index answers it)."""
+    return sorted(hits, key=lambda h: (-h.count, h.value))[:limit]
 
 
 # -- distance matrix -----------------------------------------------------------------------------
