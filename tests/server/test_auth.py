@@ -118,6 +118,7 @@ def calls(w: Mapping[str, str]) -> list[Call]:
             f"/collections/{C}/points/query/batch",
             {"searches": [q, q]},
         ),
+        *search_calls(col),
         Call(READ, "GET", snaps, f"/collections/{C}/snapshots"),
         Call(READ, "GET", snaps + "/{snapshot_name}", f"/collections/{C}/snapshots/{w['snap']}"),
         Call(READ, "GET", "/snapshots", "/snapshots"),
@@ -216,6 +217,19 @@ def calls(w: Mapping[str, str]) -> list[Call]:
         Call(WRITE, "DELETE", "/snapshots/{snapshot_name}", f"/snapshots/{w['doomed_full']}"),
         *service_calls(w),
         *dashboard_calls(w),
+    ]
+
+
+def search_calls(col: str) -> list[Call]:
+    """Groups, matrices and facets (server/routes_search.py): reads, every one."""
+    pc, path = col + "/points", f"/collections/{C}/points"
+    groups = {"query": [1, 0, 0, 0], "group_by": "genre", "limit": 2}
+    matrix = {"sample": 5, "limit": 2}
+    return [
+        Call(READ, "POST", pc + "/query/groups", path + "/query/groups", groups),
+        Call(READ, "POST", pc + "/search/matrix/pairs", path + "/search/matrix/pairs", matrix),
+        Call(READ, "POST", pc + "/search/matrix/offsets", path + "/search/matrix/offsets", matrix),
+        Call(READ, "POST", col + "/facet", f"/collections/{C}/facet", {"key": "i"}),
     ]
 
 

@@ -30,6 +30,7 @@ from crewchief.engine.api.collections import CollectionsAPI
 from crewchief.engine.api.payload import PayloadAPI
 from crewchief.engine.api.points import PointsAPI
 from crewchief.engine.api.query import QueryAPI
+from crewchief.engine.api.search import SearchAPI
 from crewchief.engine.api.snapshots import SnapshotsAPI
 from crewchief.engine.api.vectors import VectorsAPI
 from crewchief.engine.catalog import Catalog
@@ -40,7 +41,7 @@ from crewchief.engine.snapshot_store import SnapshotStore
 from crewchief.errors import validate_name
 
 
-class Engine(CollectionsAPI, PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, SnapshotsAPI):
+class Engine(CollectionsAPI, PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, SearchAPI, SnapshotsAPI):
     """The embedded engine.  One process owns a data directory at a time."""
 
     def __init__(

@@ -153,12 +153,8 @@ def retrieve_request(
 
 
 def check_scroll(limit: int, order_by: Any) -> None:
-    """What scroll refuses before it looks for the collection."""
-    if order_by is not None:
-        raise InvalidInput(
-            "scroll(order_by=...) is not supported by the embedded engine yet",
-            hint="Scroll by id (the default order) and sort on the client",
-        )
+    """What scroll refuses before it looks for the collection (`order_by` is checked when
+    its request is built: engine/search/requests.py)."""
     check_limit(limit)
 
 

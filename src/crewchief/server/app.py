@@ -33,6 +33,7 @@ from crewchief.server import (
     routes_crewchief,
     routes_payload,
     routes_points,
+    routes_search,
     routes_service,
     routes_snapshots,
 )
@@ -117,6 +118,7 @@ def create_app(
             *routes_service.routes,
             *routes_collections.routes,
             *routes_points.routes,
+            *routes_search.routes,
             *routes_payload.routes,
             *routes_snapshots.routes,
             *routes_cluster.routes,
