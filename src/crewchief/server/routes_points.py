@@ -17,7 +17,6 @@ import uuid
 from typing import Any
 
 from qdrant_client.http import models
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -193,14 +192,16 @@ async def query_points(request: Request) -> Response:
 
 
 async def query_batch(request: Request) -> Response:
+    """Every request of the batch on the engine's batch path (one planned edge batch)."""
     options = _read_options(request)
     body: models.QueryRequestBatch = await parse_body(request, models.QueryRequestBatch)
-    engine, name = engine_of(request), _collection(request)
-
-    def run_all() -> list[Any]:
-        return [engine.query_points(name, **query_kwargs(q), **options) for q in body.searches]
-
-    return ok(request, await run_in_threadpool(run_all))
+    result = await call(
+        engine_of(request).query_batch_points,
+        _collection(request),
+        requests=body.searches,
+        **options,
+    )
+    return ok(request, result)
 
 
 async def create_index(request: Request) -> Response:
