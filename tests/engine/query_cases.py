@@ -76,7 +76,7 @@ def local() -> QdrantClient:
 _rng = np.random.default_rng(5)
 Q8 = _rng.normal(size=8).round(3).tolist()
 Q8B = _rng.normal(size=8).round(3).tolist()
-QM = (_rng.integers(-8, 8, size=(2, 4)) / 4).tolist()
+QM = _rng.normal(size=(2, 4)).round(3).tolist()  # no ties with the stored multi-vectors
 QS = models.SparseVector(
     indices=[1, 2, 3, 5, 8, 13, 21, 34], values=[0.91, 0.73, 1.37, 0.29, 1.11, 0.53, 0.87, 1.9]
 )
