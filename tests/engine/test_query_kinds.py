@@ -248,6 +248,18 @@ REFUSALS: list[tuple[str, dict[str, Any], type[CrewchiefError], str]] = [
         "Fusion queries cannot be combined with the 'using' field",
     ),
     (
+        "formula-not-a-number",  # "tag" holds text: Qdrant's 400, not a 500
+        {"query": M.FormulaQuery(formula="tag"), "prefetch": qc.NEAR_DENSE},
+        InvalidInput,
+        "the formula could not be evaluated",
+    ),
+    (
+        "formula-non-finite",
+        {"query": M.FormulaQuery(formula=M.LnExpression(ln=0)), "prefetch": qc.NEAR_DENSE},
+        InvalidInput,
+        "non-finite",
+    ),
+    (
         "formula-no-prefetch",
         {"query": M.FormulaQuery(formula="$score")},
         InvalidInput,

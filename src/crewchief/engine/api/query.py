@@ -93,7 +93,7 @@ class QueryAPI:
         )
         col = self._collections.get(collection_name)
         request = self._query_request(col, collection_name, top, offset, with_payload, with_vectors)
-        with query_request.edge_refusals():
+        with query_request.edge_refusals(query_request.has_formula(top)):
             found = col.read(lambda s: s.query(request))
         return rest.QueryResponse(points=query_request.client_points(found, with_vectors))
 
@@ -129,7 +129,8 @@ class QueryAPI:
         if not edge_requests:
             return []
         batch = edge.QueryBatchRequest(edge_requests)
-        with query_request.edge_refusals():
+        formula = any(query_request.has_formula(top) for top in plans)
+        with query_request.edge_refusals(formula):
             found = col.read(lambda s: s.query_batch(batch))
         return [
             rest.QueryResponse(points=query_request.client_points(points, r.with_vector))

@@ -25,10 +25,11 @@ from crewchief.engine.convert.values import edge_values
 from crewchief.engine.convert.vectors import client_vector
 from crewchief.engine.query.params import search_params
 from crewchief.engine.query.prefetch import edge_prefetches, edge_scoring
-from crewchief.engine.query.resolve import Resolved, exclude_referenced
+from crewchief.engine.query.resolve import Resolved, exclude_referenced, stages
 from crewchief.engine.query.stage import Stage
 from crewchief.errors import EngineFailure, InvalidInput
 
+_CANCELLED = "Operation cancelled"
 # the edge's refusals of a request (Qdrant's 400s), by how their text begins
 _BAD_REQUEST = ("No range index", "Bad request")
 _WRONG_INPUT = (
@@ -77,13 +78,29 @@ def edge_with_vectors(v: bool | Sequence[str] | None) -> bool | list[str]:
     return [str(x) for x in v]
 
 
+def has_formula(top: Stage) -> bool:
+    return any(isinstance(s.query, models.FormulaQuery) for s in stages(top))
+
+
 @contextmanager
-def edge_refusals() -> Iterator[None]:
-    """The edge's refusal of a query as Qdrant's 400; anything else as an engine failure."""
+def edge_refusals(formula: bool = False) -> Iterator[None]:
+    """The edge's refusal of a query as Qdrant's 400; anything else as an engine failure.
+
+    Edge 0.9.0 reports every failure to evaluate a formula (a payload value of the wrong
+    type, a non-finite result) as a cancelled operation, its reason lost: with a formula in
+    the request that is the formula's failure, which Qdrant answers with a 400."""
     try:
         yield
     except Exception as exc:
         text = str(exc)
+        if formula and text.startswith(_CANCELLED):
+            raise InvalidInput(
+                "Wrong input: the formula could not be evaluated for a point: a payload value "
+                "of the wrong type in the payload and/or in the formula defaults, or a "
+                "non-finite result",
+                hint="Give `defaults` for payload keys some points lack or hold as non-numbers, "
+                "and `by_zero_default` for divisions",
+            ) from exc
         if text.startswith(_BAD_REQUEST):
             prefix = "" if text.startswith("Bad request") else "Bad request: "
             raise InvalidInput(prefix + text, hint=_hint(text)) from exc
