@@ -438,12 +438,7 @@ def test_bad_queries_are_refused(kinds: Engine) -> None:
         kinds.query_points("kinds", [1.0] * 8)
     with pytest.raises(InvalidInput, match="prefetch"):
         kinds.query_points("kinds", prefetch=[models.Prefetch(query=[1.0] * 8, using="dense")])
-    with pytest.raises(InvalidInput, match="RecommendQuery is not supported"):
-        kinds.query_points(
-            "kinds",
-            models.RecommendQuery(recommend=models.RecommendInput(positive=[1])),
-            using="dense",
-        )
+    # recommend, discover and the other kinds: tests/engine/test_query_kinds.py
 
 
 def test_uint8_values_are_stored_as_qdrant_stores_them(kinds: Engine) -> None:

@@ -196,7 +196,7 @@ def test_bad_values_the_schema_allows_are_refused(
     r = http.post(f"/collections/{name}/points/scroll", json={"limit": 0})
     assert r.status_code == 422, r.text
     r = http.post(f"/collections/{name}/points/query", json={"query": [1, 2, 3, 4], "limit": 0})
-    assert r.status_code == 422, r.text
+    assert r.status_code == 422, r.text  # Qdrant's validator: limit has `range(min = 1)`
     assert "limit: value 0 invalid, must be 1 or larger" in r.text
     r = http.put(f"/collections/{name}/points", json={"points": [{"id": -1, "vector": [1] * 4}]})
     assert r.status_code == 400, r.text

@@ -5,15 +5,14 @@ refusal of bad arguments happens here, before a shard is touched.
 
     collections  create_collection's arguments -> CollectionConfig (validated for Edge)
     writes       upsert / delete points, create / delete payload index -> UpdateOperation
-    reads        retrieve, scroll, count, query_points -> Edge request objects
+    reads        retrieve, scroll, count -> Edge request objects (query_points: engine/query/)
     aliases      alias operations in any form QdrantClient takes -> AliasOp
 
 Rooms for what comes next: payload and vector operations (set_payload,
 overwrite_payload, delete_payload, clear_payload, update_vectors, delete_vectors) are
-more UpdateOperation builders under "writes"; the rest of the Query API (prefetch,
-fusion, recommend, discover, formula, groups) extends `query_request`, and facets get
-a builder under "reads".  When the query part outgrows this module, it moves to a
-`requests/` package (requests/query.py) with the same function names.
+more UpdateOperation builders under "writes"; the Query API (every query kind, prefetch,
+ids as vectors, lookup_from) is the package `engine/query/`, and facets get a builder
+under "reads".
 """
 
 from __future__ import annotations
@@ -31,8 +30,9 @@ from crewchief.engine.convert.filters import edge_filter
 from crewchief.engine.convert.ids import edge_point_id, point_ids
 from crewchief.engine.convert.index_schema import edge_field_index_schema
 from crewchief.engine.convert.payload import check_payload_key, edge_with_payload
-from crewchief.engine.convert.points import edge_points, query_vector
+from crewchief.engine.convert.points import edge_points
 from crewchief.engine.convert.values import edge_values
+from crewchief.engine.query import params as _query_params
 from crewchief.errors import InvalidInput
 
 _UPDATE_MODES = {
@@ -179,77 +179,9 @@ def count_request(count_filter: models.Filter | None, exact: bool) -> edge.Count
     return edge.CountRequest(exact=exact, filter=edge_filter(count_filter))
 
 
-def search_params(params: models.SearchParams | None) -> edge.SearchParams | None:
-    """Every SearchParams field Qdrant 1.19 has, for the edge (quantization rescoring and
-    oversampling, indexed_only and ACORN included)."""
-    if params is None:
-        return None
-    if params.idf is not None:
-        raise InvalidInput(
-            "search_params.idf (IDF over a subset) is not supported by the embedded engine yet",
-            hint="Leave idf out: IDF statistics are then collection-wide, as Qdrant's default",
-        )
-    q = params.quantization
-    quantization = None
-    if q is not None:
-        quantization = edge.QuantizationSearchParams(
-            ignore=bool(q.ignore), rescore=q.rescore, oversampling=q.oversampling
-        )
-    acorn = None
-    if params.acorn is not None:
-        acorn = edge.AcornSearchParams(
-            enable=bool(params.acorn.enable), max_selectivity=params.acorn.max_selectivity
-        )
-    return edge.SearchParams(
-        hnsw_ef=params.hnsw_ef,
-        exact=bool(params.exact),
-        quantization=quantization,
-        indexed_only=bool(params.indexed_only),
-        acorn=acorn,
-    )
-
-
-def check_query(limit: int, prefetch: Any, lookup_from: Any) -> None:
-    """What query_points refuses before it looks for the collection."""
-    if lookup_from is not None:
-        raise InvalidInput(
-            "lookup_from is not supported by the embedded engine",
-            hint="Query with the vector itself",
-        )
-    if prefetch:
-        raise InvalidInput(
-            "prefetch (hybrid queries) is not supported by the embedded engine yet",
-            hint="Query one vector (dense, multi or sparse), or use a Qdrant server",
-        )
-    check_limit(limit)
-
-
-def query_request(
-    sizes: dict[str, int],
-    query: Any,
-    using: str | None,
-    query_filter: models.Filter | None,
-    params: models.SearchParams | None,
-    limit: int,
-    offset: int | None,
-    with_payload: Any,
-    with_vectors: bool | Sequence[str],
-    score_threshold: float | None,
-) -> edge.QueryRequest:
-    """A nearest-neighbour query of one vector of any kind: dense, multi or sparse (the
-    Query API's other forms are to come)."""
-    with edge_values("query"):
-        edge_params = search_params(params)
-        return edge.QueryRequest(
-            limit=limit,
-            offset=offset,
-            query=query_vector(sizes, query, using),
-            with_vector=edge_with_vectors(with_vectors),
-            with_payload=edge_with_payload(with_payload),
-            filter=edge_filter(query_filter),
-            score_threshold=score_threshold,
-            params=edge_params,
-        )
+# the Query API's builders (query_points and its batches) are the package engine/query/;
+# search_params lives there and is re-exported here for the other reads that take it
+search_params = _query_params.search_params
 
 
 # -- aliases -------------------------------------------------------------------------------------

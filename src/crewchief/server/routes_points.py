@@ -17,7 +17,6 @@ import uuid
 from typing import Any
 
 from qdrant_client.http import models
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -184,23 +183,48 @@ def query_kwargs(body: models.QueryRequest) -> dict[str, Any]:
     }
 
 
+def _with_vectors_alias(data: Any) -> Any:
+    """Qdrant's query bodies take `with_vectors` as an alias of `with_vector`."""
+    if isinstance(data, dict) and "with_vectors" in data and "with_vector" not in data:
+        data = {**data, "with_vector": data["with_vectors"]}
+        del data["with_vectors"]
+    return data
+
+
+async def _query_body(request: Request, schema: Any) -> Any:
+    data = await parse_body(request, Any, required=False)
+    if data is None:
+        return None
+    if schema is models.QueryRequestBatch and isinstance(data, dict):
+        searches = data.get("searches")
+        if isinstance(searches, list):
+            data = {**data, "searches": [_with_vectors_alias(q) for q in searches]}
+    else:
+        data = _with_vectors_alias(data)
+    return decode_body(json.dumps(data).encode(), schema)
+
+
 async def query_points(request: Request) -> Response:
     options = _read_options(request)
-    body = await parse_body(request, models.QueryRequest, required=False)
+    body = await _query_body(request, models.QueryRequest)
     kwargs = query_kwargs(body or models.QueryRequest())
     result = await call(engine_of(request).query_points, _collection(request), **kwargs, **options)
     return ok(request, result)
 
 
 async def query_batch(request: Request) -> Response:
+    """Every request of the batch on the engine's batch path (one planned edge batch)."""
     options = _read_options(request)
-    body: models.QueryRequestBatch = await parse_body(request, models.QueryRequestBatch)
-    engine, name = engine_of(request), _collection(request)
-
-    def run_all() -> list[Any]:
-        return [engine.query_points(name, **query_kwargs(q), **options) for q in body.searches]
-
-    return ok(request, await run_in_threadpool(run_all))
+    body = await _query_body(request, models.QueryRequestBatch)
+    if body is None:
+        raise ApiError(400, "Json deserialize error: the request body is empty")
+    result = await call(
+        engine_of(request).query_batch_points,
+        _collection(request),
+        requests=body.searches,
+        **options,
+    )
+    return ok(request, result)
 
 
 async def create_index(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Reads: retrieve, scroll (by id or order_by), count and nearest-neighbour query_points.
+"""Reads: retrieve, scroll, count, and query_points / query_batch_points of every query kind.
 
 Arguments are refused in Qdrant's order: the request's shape first (limit, options the
 engine does not support), then a missing collection, then the contents (vectors, filter).
@@ -6,7 +6,7 @@ engine does not support), then a missing collection, then the contents (vectors,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import qdrant_edge as edge
@@ -14,11 +14,16 @@ from qdrant_client import models
 from qdrant_client.http import models as rest
 
 from crewchief.engine import requests
+from crewchief.engine.collection import Collection
 from crewchief.engine.convert.ids import client_point_id
-from crewchief.engine.convert.points import client_record, client_scored
+from crewchief.engine.convert.points import client_record
+from crewchief.engine.query import prefetch as prefetch_tree
+from crewchief.engine.query import request as query_request
+from crewchief.engine.query.resolve import Resolved, wanted
+from crewchief.engine.query.stage import Stage
 from crewchief.engine.registry import Collections
 from crewchief.engine.search.requests import OFFSET_WITH_ORDER_BY, edge_order_by, edge_refusals
-from crewchief.errors import InvalidInput
+from crewchief.errors import CollectionNotFound, InvalidInput, NotFound
 
 
 class QueryAPI:
@@ -80,7 +85,7 @@ class QueryAPI:
         request = requests.count_request(count_filter, exact)
         return models.CountResult(count=col.read(lambda s: s.count(request)))
 
-    # the rest of the Query API (recommend, discover, groups, facets...) goes beside this one
+    # the rest of the Query API (groups, facets, matrices) goes beside this one
     def query_points(
         self,
         collection_name: str,
@@ -94,24 +99,118 @@ class QueryAPI:
         with_payload: Any = True,
         with_vectors: bool | Sequence[str] = False,
         score_threshold: float | None = None,
+        lookup_from: models.LookupLocation | None = None,
         **kwargs: Any,
     ) -> rest.QueryResponse:
-        requests.check_query(limit, prefetch, kwargs.get("lookup_from"))
-        col = self._collections.get(collection_name)
-        request = requests.query_request(
-            col.sizes,
-            query,
-            using,
-            query_filter,
-            search_params,
-            limit,
-            offset,
-            with_payload,
-            with_vectors,
-            score_threshold,
+        """Every query kind of Qdrant's Query API (see engine/query/)."""
+        _no_shard_key(kwargs.get("shard_key_selector"))
+        top = prefetch_tree.root(
+            query, using, prefetch, query_filter, search_params, score_threshold, limit, lookup_from
         )
-        found = col.read(lambda s: s.query(request))
-        return rest.QueryResponse(points=[client_scored(p) for p in found])
+        col = self._collections.get(collection_name)
+        request = self._query_request(col, collection_name, top, offset, with_payload, with_vectors)
+        with query_request.edge_refusals(query_request.has_formula(top)):
+            found = col.read(lambda s: s.query(request))
+        return rest.QueryResponse(points=query_request.client_points(found, with_vectors))
+
+    def query_batch_points(
+        self,
+        collection_name: str,
+        requests: Sequence[models.QueryRequest],
+        **kwargs: Any,
+    ) -> list[rest.QueryResponse]:
+        """Several QueryRequests (any kinds), answered in one planned batch of the edge."""
+        _no_shard_key(kwargs.get("shard_key_selector"))
+        reqs = [_defaults(r) for r in requests]
+        for r in reqs:
+            _no_shard_key(r.shard_key)
+        plans = [
+            prefetch_tree.root(
+                r.query,
+                r.using,
+                r.prefetch,
+                r.filter,
+                r.params,
+                r.score_threshold,
+                10 if r.limit is None else r.limit,
+                r.lookup_from,
+            )
+            for r in reqs
+        ]
+        col = self._collections.get(collection_name)
+        edge_requests = [
+            self._query_request(col, collection_name, top, r.offset, r.with_payload, r.with_vector)
+            for top, r in zip(plans, reqs, strict=True)
+        ]
+        if not edge_requests:
+            return []
+        batch = edge.QueryBatchRequest(edge_requests)
+        formula = any(query_request.has_formula(top) for top in plans)
+        with query_request.edge_refusals(formula):
+            found = col.read(lambda s: s.query_batch(batch))
+        return [
+            rest.QueryResponse(points=query_request.client_points(points, r.with_vector))
+            for points, r in zip(found, reqs, strict=True)
+        ]
+
+    def _query_request(
+        self,
+        col: Collection,
+        collection_name: str,
+        top: Stage,
+        offset: int | None,
+        with_payload: Any,
+        with_vectors: Any,
+    ) -> edge.QueryRequest:
+        """The edge request, with the points the query names read first (one retrieve per
+        collection, `lookup_from` ones from theirs)."""
+        resolved = Resolved()
+        for key, (ids, names) in wanted(top, collection_name).items():
+            source = col if key is None else self._lookup_collection(key)
+            with query_request.edge_refusals():
+                records = source.read(_retrieve(ids, names))
+            resolved.add(key, records)
+        return query_request.query_request(
+            col.sizes, top, resolved, collection_name, offset, with_payload, with_vectors
+        )
+
+    def _lookup_collection(self, name: str) -> Collection:
+        try:
+            return self._collections.get(name)
+        except CollectionNotFound:
+            raise NotFound(
+                f"Collection {name}", hint="lookup_from names a collection that does not exist"
+            ) from None
+
+
+def _no_shard_key(key: Any) -> None:
+    """Qdrant's answer to a shard key on a collection without custom sharding."""
+    if key is None:
+        return
+    first = key[0] if isinstance(key, list) and key else key
+    raise InvalidInput(
+        f"Bad request: Shard key {first} not found",
+        hint="The embedded engine has one shard per collection: leave the shard key out",
+    )
+
+
+def _retrieve(ids: list[Any], names: list[str]) -> Callable[[edge.EdgeShard], list[edge.Record]]:
+    def run(shard: edge.EdgeShard) -> list[edge.Record]:
+        return shard.retrieve(ids, with_payload=False, with_vector=names)
+
+    return run
+
+
+def _defaults(r: Any) -> models.QueryRequest:
+    """A batch entry as a QueryRequest with Qdrant's REST defaults (no payload, no vectors)."""
+    if not isinstance(r, models.QueryRequest):
+        r = models.QueryRequest.model_validate(r)
+    update = {}
+    if r.with_payload is None:
+        update["with_payload"] = False
+    if r.with_vector is None:
+        update["with_vector"] = False
+    return r.model_copy(update=update) if update else r
 
 
 def _ordered(r: edge.Record) -> models.Record:
