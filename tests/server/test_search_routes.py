@@ -173,7 +173,8 @@ def test_facet_rest_errors(http: httpx.Client, served: tuple[str, QdrantClient])
     r = http.post(f"/collections/{name}/facet", json={"key": "genre", "limit": 0})
     assert r.status_code == 422
     r = http.post(f"/collections/{name}/facet", json={})
-    assert r.status_code == 422  # key is required
+    assert r.status_code == 400  # key is required: Qdrant's "Format error in JSON body"
+    assert "Format error in JSON body" in r.json()["status"]["error"]
 
 
 def test_scroll_order_by(client: QdrantClient, served: tuple[str, QdrantClient]) -> None:
