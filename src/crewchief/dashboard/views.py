@@ -22,11 +22,6 @@ from crewchief.target import Target
 OVERVIEW_SERIES_POINTS = 60  # per card; the detail page gets the whole series
 
 
-def _indexed_pct(c: CollectionFacts) -> float | None:
-    total = c.points * c.vectors_per_point
-    return round(100.0 * min(c.indexed, total) / total, 1) if total else None
-
-
 def _card(
     c: CollectionFacts,
     aliases: list[str],
@@ -41,8 +36,8 @@ def _card(
         "error": c.error,
         "points": c.points,
         "indexed": c.indexed,
-        "vectors": c.points * c.vectors_per_point,
-        "indexed_pct": _indexed_pct(c),
+        "vectors": c.vectors,
+        "indexed_pct": c.indexed_pct,
         "segments": c.segments,
         "aliases": aliases,
         "last_snapshot": last_snapshot,
