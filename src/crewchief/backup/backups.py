@@ -52,17 +52,7 @@ def probe_vector(config: models.CollectionConfig) -> str | None:
 
 
 def _top_ids(client: QdrantAPI, name: str, vector: list[float], using: str | None) -> list[Any]:
-    if using is None:
-        return top_ids(client, name, vector, PROBE_K, exact=True)
-    found = client.query_points(
-        name,
-        query=vector,
-        using=using,
-        limit=PROBE_K,
-        search_params=models.SearchParams(exact=True),
-        with_payload=False,
-    ).points
-    return [p.id if isinstance(p.id, int) else str(p.id) for p in found]
+    return top_ids(client, name, vector, PROBE_K, exact=True, using=using)
 
 
 def _probes(client: QdrantAPI, name: str, config: models.CollectionConfig) -> list[Probe]:
