@@ -145,7 +145,7 @@ def test_round_trip_between_engine_and_server(
         "year": {"type": "integer", "lookup": True},
     }
     on_disk = json.loads((tmp_path / "export" / MANIFEST).read_text())
-    assert on_disk["format"] == "crewchief-portable-1" and on_disk["parts"] == manifest.parts
+    assert on_disk["format"] == "crewchief-portable-2" and on_disk["parts"] == manifest.parts
 
     with open_kind(destination, tmp_path / "dst") as dst:
         assert import_collection(dst.client, tmp_path / "export", as_name="restored") == N

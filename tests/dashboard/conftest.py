@@ -164,3 +164,17 @@ def start_standalone(board: ServerProcess, key: str, repo_dir: Path) -> Dashboar
     env = {**os.environ, "CREWCHIEF_DASHBOARD_SAMPLE_SECONDS": "0.5"}
     args = ["--target", board.url, "--api-key", key, "--repo", str(repo_dir)]
     return DashboardProcess(*args, env=env)
+
+
+@pytest.fixture(scope="session")
+def hybrid(client: QdrantClient) -> str:
+    """A collection with every vector kind (tests.vector_kinds) and one of sparse only."""
+    from tests.vector_kinds import make_kinds
+
+    make_kinds(client, "hybrid")
+    client.create_collection(
+        "words", vectors_config={}, sparse_vectors_config={"w": models.SparseVectorParams()}
+    )
+    sv = models.SparseVector(indices=[1, 5], values=[0.5, 1.0])
+    client.upsert("words", [models.PointStruct(id=i, vector={"w": sv}) for i in range(4)])
+    return "hybrid"

@@ -95,7 +95,21 @@ def test_history_is_sampled_in_the_background(read_only: httpx.Client) -> None:
 def test_collection_detail_and_snapshot_download(read_only: httpx.Client) -> None:
     detail = result(read_only.get(f"collections/{V1}"))
     assert detail["config"]["params"]["vectors"]["size"] == 16
-    assert detail["vectors"] == [{"name": "", "size": 16, "distance": "Cosine"}]
+    assert detail["vectors"] == [
+        {
+            "name": "",
+            "kind": "dense",
+            "size": 16,
+            "distance": "Cosine",
+            "datatype": "float32",
+            "multivector": None,
+            "on_disk": False,
+            "hnsw": None,
+            "quantization": None,
+            "searchable": True,
+        }
+    ]
+    assert detail["quantization"] is None
     snap = detail["snapshots"][0]
     assert snap["checksum"] and snap["size"] > 0
     download = read_only.get(f"collections/{V1}/snapshots/{snap['name']}/file")
@@ -194,3 +208,47 @@ def test_key_rules_for_dashboard_paths() -> None:
     assert rules.check("POST", "/dashboard/api/aliases/a/switch", "ro") == (403, READ_ONLY)
     assert rules.check("POST", "/dashboard/api/aliases/a/switch", "full") is None
     assert rules.check("GET", "/collections", None) == (401, NO_KEY)  # the rest is unchanged
+
+
+def test_every_vector_kind_is_shown_and_the_tester_searches_a_dense_one(
+    read_only: httpx.Client, hybrid: str
+) -> None:
+    detail = result(read_only.get(f"collections/{hybrid}"))
+    by = {v["name"]: v for v in detail["vectors"]}
+    assert [v["name"] for v in detail["vectors"]] == [
+        "bytes", "colbert", "dense", "half", "tags", "text"
+    ]  # fmt: skip
+    assert by["half"]["datatype"] == "float16" and by["bytes"]["datatype"] == "uint8"
+    assert by["colbert"]["kind"] == "multi" and by["colbert"]["multivector"] == "max_sim"
+    assert not by["colbert"]["searchable"] and by["dense"]["searchable"]
+    assert by["text"] == {
+        "name": "text",
+        "kind": "sparse",
+        "modifier": "idf",
+        "datatype": "float32",
+        "on_disk": False,
+        "searchable": False,
+    }
+    assert by["tags"]["datatype"] == "float16"
+    assert detail["quantization"] == {"scalar": {"type": "int8", "always_ram": True}}
+    assert detail["config"]["metadata"] == {"team": "pit", "tier": 2}
+    # the search tester: a random point that holds the chosen vector, then that vector
+    for _ in range(5):  # two in three points hold `half`: the tester picks among those
+        body = {"random": True, "limit": 3, "using": "half"}
+        found = result(read_only.post(f"collections/{hybrid}/search", json=body))
+        assert found["using"] == "half" and len(found["vector"]) == 4 and len(found["hits"]) == 3
+        assert found["query_id"] % 3 != 1  # point id i + 1 holds `half` when i % 3 != 0
+    body = {"random": True, "limit": 3, "using": "dense"}  # Cosine: a point is its own nearest
+    found = result(read_only.post(f"collections/{hybrid}/search", json=body))
+    assert found["hits"][0]["id"] == found["query_id"] and len(found["vector"]) == 8
+    refused = read_only.post(
+        f"collections/{hybrid}/search", json={"vector": "1, 2, 3, 4", "using": "colbert"}
+    )
+    assert refused.status_code == 400 and "multi-vector" in refused.text
+    cards = {c["name"]: c for c in result(read_only.get("overview"))["collections"]}
+    assert cards[hybrid]["vectors"] == 290  # the vectors points hold, not points x names
+    assert cards["words"]["vectors"] == 4 and cards["words"]["indexed_pct"] == 100.0
+    sparse_only = result(read_only.get("collections/words"))
+    assert [v["kind"] for v in sparse_only["vectors"]] == ["sparse"]
+    none = read_only.post("collections/words/search", json={"random": True})
+    assert none.status_code == 400 and "no dense vector" in none.text

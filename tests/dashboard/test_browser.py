@@ -238,3 +238,18 @@ def test_backups_page_reads_old_state_files_and_flags_overdue_runs(
         expect(late).to_have_class("bad")
     finally:
         proc.stop()
+
+
+def test_collection_page_shows_every_vector_kind(
+    page: Page, board: ServerProcess, world: dict[str, str], hybrid: str
+) -> None:
+    open_dashboard(page, board, READ_ONLY_KEY, f"#/collection/{hybrid}")
+    expect(page.locator("#vectors tbody tr")).to_have_count(6)
+    expect(page.locator('#vectors tr[data-vector="colbert"]')).to_contain_text("max_sim")
+    expect(page.locator('#vectors tr[data-vector="text"]')).to_contain_text("modifier idf")
+    expect(page.locator('#vectors tr[data-vector="half"]')).to_contain_text("float16")
+    expect(page.locator("#quantization")).to_contain_text('"type":"int8"')
+    expect(page.locator("#search-using option")).to_have_count(3)  # dense single vectors only
+    page.select_option("#search-using", "half")
+    page.click("text=Random point's vector")
+    expect(page.locator("#search-results tbody tr")).to_have_count(10)

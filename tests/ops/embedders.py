@@ -31,3 +31,8 @@ def flaky(payloads: list[dict[str, Any]]) -> list[list[float]]:
 
 def wrong_count(payloads: list[dict[str, Any]]) -> list[list[float]]:
     return [np.zeros(24).tolist()]
+
+
+def by_n(payloads: list[dict[str, Any]]) -> list[list[float]]:
+    """An 8-d vector from each payload's `n` (tests.vector_kinds), for its `dense` vector."""
+    return [_TABLE[int(p.get("n", 0)) % len(_TABLE)][:8].tolist() for p in payloads]

@@ -33,7 +33,7 @@ from crewchief.backup.portable import export_collection, import_collection
 from crewchief.backup.repository import Repository, new_backup_id
 from crewchief.core.aliases import check_create, switch_ops
 from crewchief.core.client import QdrantAPI, created, top_ids
-from crewchief.core.vectors import unnamed_vector
+from crewchief.core.vectors import UNNAMED, dense_vectors
 from crewchief.errors import CollectionNotFound, InvalidInput, SnapshotCorrupt
 from crewchief.fsutil import staging_dir
 from crewchief.target import EmbeddedTarget, Target
@@ -43,17 +43,37 @@ PROBES = 5
 PROBE_K = 10
 
 
+def probe_vector(config: models.CollectionConfig) -> str | None:
+    """The dense vector probes query: the unnamed one, else the first named single-vector
+    one by name (float32 first); None when there is none (sparse or multi-vectors only)."""
+    dense = {n: p for n, p in dense_vectors(config).items() if p.multivector_config is None}
+    if not dense:
+        return None
+    return min(dense, key=lambda n: (n != UNNAMED, dense[n].datatype not in (None, "float32"), n))
+
+
+def _top_ids(client: QdrantAPI, name: str, vector: list[float], using: str | None) -> list[Any]:
+    return top_ids(client, name, vector, PROBE_K, exact=True, using=using)
+
+
 def _probes(client: QdrantAPI, name: str, config: models.CollectionConfig) -> list[Probe]:
-    """A few exact queries and their answers, to replay after a restore."""
-    if unnamed_vector(config) is None:
-        return []  # named vectors: probes would need a `using`; counts still verify
-    page, _ = client.scroll(name, limit=PROBES, with_payload=False, with_vectors=True)
+    """A few exact queries (on `probe_vector`) and their answers, to replay after a restore.
+    A collection without a dense single vector gets none; its count still verifies."""
+    using = probe_vector(config)
+    if using is None:
+        return []
+    named = using != UNNAMED
+    page, _ = client.scroll(
+        name, limit=PROBES, with_payload=False, with_vectors=[using] if named else True
+    )
     probes = []
     for p in page:
-        if not isinstance(p.vector, list):
-            continue  # not returned by a server (unnamed vectors come back as lists)
-        vector = cast(list[float], p.vector)
-        probes.append(Probe(vector, top_ids(client, name, vector, PROBE_K, exact=True)))
+        v = p.vector.get(using) if isinstance(p.vector, dict) else p.vector
+        if not isinstance(v, list):
+            continue  # the point lacks that vector
+        vector = cast(list[float], v)
+        key = using if named else None
+        probes.append(Probe(vector, _top_ids(client, name, vector, key), key))
     return probes
 
 
@@ -262,7 +282,7 @@ def _compare(target: Target, name: str, entry: CollectionBackup) -> list[str]:
     if count != entry.points:
         problems.append(f"`{name}`: {count} points restored, {entry.points} backed up")
     for i, probe in enumerate(entry.probes):
-        found = top_ids(target.client, name, probe.vector, PROBE_K, exact=True)
+        found = _top_ids(target.client, name, probe.vector, probe.using)
         if set(found) != set(probe.ids):
             problems.append(f"`{name}`: probe query {i} answers differently after restore")
     return problems

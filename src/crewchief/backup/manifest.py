@@ -107,13 +107,17 @@ class Probe:
 
     vector: list[float]
     ids: list[int | str]
+    using: str | None = None  # the named dense vector queried; None: the unnamed one
 
     def to_json(self) -> dict[str, Any]:
-        return {"vector": self.vector, "ids": self.ids}
+        out: dict[str, Any] = {"vector": self.vector, "ids": self.ids}
+        if self.using is not None:
+            out["using"] = self.using
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Probe:
-        return cls(d["vector"], d["ids"])
+        return cls(d["vector"], d["ids"], d.get("using"))
 
 
 @dataclass

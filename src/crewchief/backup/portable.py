@@ -41,7 +41,9 @@ from crewchief.core.collection_config import (
 from crewchief.errors import EngineFailure, InvalidInput, SnapshotCorrupt
 from crewchief.fsutil import atomic_write_json, commit_file, sha256_file
 
-FORMAT = "crewchief-portable-1"
+VERSION = 2  # 2: sparse vectors, multi-vectors, native datatypes; 1: dense float32 only
+FORMAT = f"crewchief-portable-{VERSION}"
+READABLE = {f"crewchief-portable-{v}": v for v in (1, 2)}  # what import still reads
 MANIFEST = "collection.json"
 ROW_GROUP = 1024  # rows per Parquet row group, and points per scroll page
 PARQUET_OPTIONS: dict[str, Any] = {  # fixed, so the same points give the same bytes
@@ -77,11 +79,16 @@ class PortableManifest:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def version(self) -> int:
+        return READABLE[self.format]
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PortableManifest:
-        if data.get("format") != FORMAT:
+        if data.get("format") not in READABLE:
             raise SnapshotCorrupt(
-                f"Not a {FORMAT} export (format {data.get('format')!r})",
+                f"Not a crewchief portable export this version reads "
+                f"({', '.join(READABLE)}): format {data.get('format')!r}",
                 hint="Import it with the crewchief version that wrote it, or re-export",
             )
         known = {f.name for f in fields(cls)}
@@ -103,36 +110,80 @@ def read_manifest(src_dir: Path) -> PortableManifest:
 
 @dataclass(frozen=True)
 class VectorColumn:
-    column: str  # "vector" or "vector:<name>"
-    name: str | None  # None: the collection's single unnamed vector
-    size: int
+    column: str  # "vector", "vector:<name>" (dense or multi) or "sparse:<name>"
+    name: str | None  # None: the collection's unnamed dense vector
+    kind: str  # "dense", "multi" or "sparse"
+    size: int = 0  # dense and multi: the vector's size
+    element: pa.DataType = field(default_factory=pa.float32)  # the stored value type
+    nullable: bool = True
+
+    def arrow_type(self) -> pa.DataType:
+        if self.kind == "sparse":
+            return pa.struct(
+                [("indices", pa.list_(pa.uint32())), ("values", pa.list_(self.element))]
+            )
+        dense = pa.list_(self.element, self.size)
+        return pa.list_(dense) if self.kind == "multi" else dense
+
+    def cell(self, value: Any) -> Any:
+        """An engine's vector (list, list of lists, or SparseVector) as this column's cell."""
+        if value is None:
+            return None
+        if self.kind == "sparse":
+            pairs = sorted(zip(value.indices, value.values, strict=True))
+            return {"indices": [i for i, _ in pairs], "values": [v for _, v in pairs]}
+        if self.element == pa.uint8():
+            rows = value if self.kind == "multi" else [value]
+            ints = [[int(round(x)) for x in row] for row in rows]
+            return ints if self.kind == "multi" else ints[0]
+        return value
+
+    def vector(self, cell: Any) -> Any:
+        """A cell back as what `upsert` takes."""
+        if self.kind == "sparse":
+            return models.SparseVector(indices=cell["indices"], values=cell["values"])
+        if self.element == pa.uint8():
+            rows = cell if self.kind == "multi" else [cell]
+            floats = [[float(x) for x in row] for row in rows]
+            return floats if self.kind == "multi" else floats[0]
+        return cell
 
 
-def vector_columns(config: dict[str, Any]) -> list[VectorColumn]:
-    """The vector columns a collection's config implies; refuse what format 1 can't hold."""
+ELEMENTS = {"float32": pa.float32(), "float16": pa.float16(), "uint8": pa.uint8()}
+
+
+def vector_columns(config: dict[str, Any], version: int = VERSION) -> list[VectorColumn]:
+    """The vector columns a collection's config implies, in column order: dense and
+    multi-vectors by name (the unnamed one first), then sparse vectors by name.
+
+    Format 1 held dense float32 columns only (of any datatype); it is read the same way."""
     params = config.get("params", {})
-    if params.get("sparse_vectors"):
-        raise InvalidInput(
-            f"{FORMAT} holds dense vectors only; this collection has sparse vectors",
-            hint="Use a native snapshot, or `crewchief migrate` between two servers",
-        )
-    vectors = params["vectors"]
+    vectors = params.get("vectors") or {}
     single = isinstance(vectors.get("size"), int)
-    named = {None: vectors} if single else vectors
-    if any(p.get("multivector_config") for p in named.values()):
-        raise InvalidInput(
-            f"{FORMAT} holds one vector per name and point; this collection has multivectors",
-            hint="Use a native snapshot, or `crewchief migrate` between two servers",
+    sparse = params.get("sparse_vectors") or {}
+    named: dict[str | None, dict[str, Any]] = {None: vectors} if single else dict(vectors)
+    out = []
+    for name, p in sorted(named.items(), key=lambda kv: kv[0] or ""):
+        element = ELEMENTS.get(str(p.get("datatype") or "float32"), pa.float32())
+        out.append(
+            VectorColumn(
+                "vector" if name is None else f"vector:{name}",
+                name,
+                "multi" if p.get("multivector_config") else "dense",
+                int(p["size"]),
+                pa.float32() if version == 1 else element,
+                nullable=name is not None or bool(sparse),
+            )
         )
-    if single:
-        return [VectorColumn("vector", None, int(vectors["size"]))]
-    return [VectorColumn(f"vector:{n}", n, int(p["size"])) for n, p in sorted(vectors.items())]
+    for name in sorted(sparse):
+        out.append(VectorColumn(f"sparse:{name}", name, "sparse"))
+    return out
 
 
 def arrow_schema(columns: list[VectorColumn]) -> pa.Schema:
     out = [pa.field("id", pa.string(), nullable=False), pa.field("id_kind", pa.string(), False)]
     for c in columns:
-        out.append(pa.field(c.column, pa.list_(pa.float32(), c.size), nullable=c.name is not None))
+        out.append(pa.field(c.column, c.arrow_type(), nullable=c.nullable))
     out.append(pa.field("payload", pa.string(), nullable=True))
     return pa.schema(out)
 
@@ -151,8 +202,8 @@ def _payload_text(payload: dict[str, Any] | None) -> str | None:
 def _vector(record: models.Record, column: VectorColumn) -> Any:
     v = record.vector
     if column.name is None:
-        return v.get("") if isinstance(v, dict) else v
-    return v.get(column.name) if isinstance(v, dict) else None
+        return column.cell(v.get("") if isinstance(v, dict) else v)
+    return column.cell(v.get(column.name)) if isinstance(v, dict) else None
 
 
 def _table(page: list[models.Record], columns: list[VectorColumn], schema: pa.Schema) -> pa.Table:
@@ -285,14 +336,17 @@ def _points(batch: pa.RecordBatch, columns: list[VectorColumn]) -> list[models.P
     ids, kinds = batch.column("id").to_pylist(), batch.column("id_kind").to_pylist()
     vectors = {c.column: batch.column(c.column).to_pylist() for c in columns}
     payloads = batch.column("payload").to_pylist()
+    plain = len(columns) == 1 and columns[0].name is None  # a bare list, as format 1 had it
     out = []
     for i, text in enumerate(ids):
         vector: Any
-        if columns[0].name is None:
-            vector = vectors["vector"][i]
+        if plain:
+            vector = columns[0].vector(vectors["vector"][i])
         else:
             vector = {
-                c.name: vectors[c.column][i] for c in columns if vectors[c.column][i] is not None
+                c.name or "": c.vector(vectors[c.column][i])
+                for c in columns
+                if vectors[c.column][i] is not None
             }
         payload = json.loads(payloads[i]) if payloads[i] is not None else None
         out.append(models.PointStruct(id=_point_id(text, kinds[i]), vector=vector, payload=payload))
@@ -324,7 +378,7 @@ def import_collection(
     progress = progress or _no_progress
     manifest = read_manifest(src_dir)
     name = as_name or manifest.name
-    columns = vector_columns(manifest.config)
+    columns = vector_columns(manifest.config, manifest.version)
     wanted = arrow_schema(columns)
     ensure_collection(client, name, manifest.config)
     ensure_payload_indexes(client, name, manifest.payload_schema)

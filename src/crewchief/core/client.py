@@ -171,13 +171,20 @@ def created(
 
 
 def top_ids(
-    client: QdrantAPI, collection: str, vector: list[float], k: int, exact: bool = False
+    client: QdrantAPI,
+    collection: str,
+    vector: list[float],
+    k: int,
+    exact: bool = False,
+    using: str | None = None,
 ) -> list[int | str]:
-    """The ids of the `k` points nearest to `vector`, best first.  `exact=True` scans every
-    point: the ground truth an index (or a restored copy) is checked against."""
+    """The ids of the `k` points nearest to `vector` (on the named dense vector `using`;
+    None or "": the unnamed one), best first.  `exact=True` scans every point: the ground
+    truth an index (or a restored copy) is checked against."""
     found = client.query_points(
         collection,
         query=vector,
+        using=using or None,
         limit=k,
         search_params=models.SearchParams(exact=True) if exact else None,
         with_payload=False,

@@ -84,7 +84,7 @@ def create_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     Shard and replica counts are left to the destination: they describe a deployment,
     not the data (the embedded engine has one of each)."""
     params = config.get("params", {})
-    vectors = params["vectors"]
+    vectors = params.get("vectors") or {}  # {}: a collection of sparse vectors only
     kwargs: dict[str, Any] = {
         "vectors_config": _tolerant(models.VectorParams, vectors)
         if isinstance(vectors.get("size"), int)
@@ -116,16 +116,31 @@ def create_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def vectors_signature(config: dict[str, Any]) -> dict[str, tuple[int, str]]:
-    """Vector name ("" for the unnamed one) -> (size, distance): what points must fit."""
-    vectors = config["params"]["vectors"]
+def vectors_signature(config: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """What points must fit: dense vector name ("" for the unnamed one) -> (size, distance,
+    datatype, multi-vector comparator or None); `sparse:<name>` -> (datatype, modifier)."""
+    params = config.get("params", {})
+    vectors = params.get("vectors") or {}
     named = {"": vectors} if isinstance(vectors.get("size"), int) else vectors
-    return {n: (int(p["size"]), str(p["distance"])) for n, p in named.items()}
+    out: dict[str, tuple[Any, ...]] = {
+        n: (
+            int(p["size"]),
+            str(p["distance"]),
+            str(p.get("datatype") or "float32"),
+            (p.get("multivector_config") or {}).get("comparator"),
+        )
+        for n, p in named.items()
+    }
+    for n, p in (params.get("sparse_vectors") or {}).items():
+        index = p.get("index") or {}
+        out[f"sparse:{n}"] = (str(index.get("datatype") or "float32"), p.get("modifier") or "none")
+    return out
 
 
 def check_fits(client: QdrantAPI, name: str, config: dict[str, Any]) -> None:
-    """An existing collection is resumed only if its vectors fit (same names, sizes and
-    distances); anything else would mix two different collections."""
+    """An existing collection is resumed only if its vectors fit (same names, sizes,
+    distances, datatypes, multi-vector and sparse settings); anything else would mix two
+    different collections."""
     have = vectors_signature(config_json(client.get_collection(name).config))
     if have != vectors_signature(config):
         raise AlreadyExists(

@@ -12,6 +12,8 @@ import random
 from dataclasses import asdict
 from typing import Any
 
+from qdrant_client import models
+
 from crewchief.core.client import created
 from crewchief.core.vectors import dense_vectors, unnamed_vector
 from crewchief.errors import InvalidInput, Refused
@@ -84,19 +86,28 @@ def _vector_name(target: Target, collection: str, using: str | None) -> str | No
     config = target.client.get_collection(collection).config
     if unnamed_vector(config) is not None:
         return None
-    names = sorted(dense_vectors(config))
+    dense = dense_vectors(config)
+    names = sorted(n for n, p in dense.items() if p.multivector_config is None)
     if using:
         if using not in names:
-            raise InvalidInput(f"`{collection}` has no vector named `{using}` (has {names})")
+            kind = "a multi-vector" if using in dense else "no vector"
+            raise InvalidInput(
+                f"`{collection}` has {kind} named `{using}`: the search tester queries a "
+                f"dense vector (has {names})",
+                hint="Pick one of the dense vectors",
+            )
         return using
     if not names:
-        raise InvalidInput(f"`{collection}` has no dense vectors to search")
+        raise InvalidInput(
+            f"`{collection}` has no dense vector to search (sparse or multi-vectors only)"
+        )
     return names[0]
 
 
 def _random_point(target: Target, collection: str, using: str | None) -> tuple[Any, list[float]]:
+    has = models.Filter(must=[models.HasVectorCondition(has_vector=using)]) if using else None
     page, _ = target.client.scroll(
-        collection, limit=RANDOM_POOL, with_payload=False, with_vectors=True
+        collection, scroll_filter=has, limit=RANDOM_POOL, with_payload=False, with_vectors=True
     )
     if not page:
         raise InvalidInput(f"`{collection}` is empty: there is no point to take a vector from")

@@ -13,18 +13,13 @@ from typing import Any
 
 from qdrant_client import models
 
-from crewchief.core.vectors import dense_vectors
+from crewchief.core.vectors import dense_vectors, sparse_vectors
 from crewchief.dashboard.history import History
 from crewchief.dashboard.repoview import RepoSummary, RepoView, age_seconds
 from crewchief.ops.health import CollectionFacts, HealthPolicy, Indicator, assess, gather
 from crewchief.target import Target
 
 OVERVIEW_SERIES_POINTS = 60  # per card; the detail page gets the whole series
-
-
-def _indexed_pct(c: CollectionFacts) -> float | None:
-    total = c.points * c.vectors_per_point
-    return round(100.0 * min(c.indexed, total) / total, 1) if total else None
 
 
 def _card(
@@ -41,8 +36,8 @@ def _card(
         "error": c.error,
         "points": c.points,
         "indexed": c.indexed,
-        "vectors": c.points * c.vectors_per_point,
-        "indexed_pct": _indexed_pct(c),
+        "vectors": c.vectors,
+        "indexed_pct": c.indexed_pct,
         "segments": c.segments,
         "aliases": aliases,
         "last_snapshot": last_snapshot,
@@ -99,12 +94,48 @@ def _repo_brief(summary: RepoSummary | None) -> dict[str, Any] | None:
     }
 
 
+def _dump(model: Any) -> Any:
+    return model.model_dump(mode="json", exclude_none=True) if model is not None else None
+
+
+def _value(v: Any) -> Any:
+    return getattr(v, "value", v)
+
+
 def _vectors(config: models.CollectionConfig) -> list[dict[str, Any]]:
-    """The collection's dense vectors: [{"name": "" for the unnamed one, "size": n}]."""
-    return [
-        {"name": n, "size": v.size, "distance": v.distance.value}
-        for n, v in sorted(dense_vectors(config).items())
-    ]
+    """Every vector of the collection with its config, dense ones first ("" for the
+    unnamed one), then sparse ones; `searchable` marks what the search tester can query
+    (a dense single vector)."""
+    out: list[dict[str, Any]] = []
+    for n, v in sorted(dense_vectors(config).items()):
+        multi = v.multivector_config
+        out.append(
+            {
+                "name": n,
+                "kind": "multi" if multi is not None else "dense",
+                "size": v.size,
+                "distance": _value(v.distance),
+                "datatype": _value(v.datatype) or "float32",
+                "multivector": _value(multi.comparator) if multi is not None else None,
+                "on_disk": bool(v.on_disk),
+                "hnsw": _dump(v.hnsw_config),
+                "quantization": _dump(v.quantization_config),
+                "searchable": multi is None,
+            }
+        )
+    for n, sp in sorted(sparse_vectors(config).items()):
+        index = sp.index
+        out.append(
+            {
+                "name": n,
+                "kind": "sparse",
+                "modifier": _value(sp.modifier) or "none",
+                "datatype": (_value(index.datatype) if index else None) or "float32",
+                "on_disk": bool(index and index.on_disk),
+                "searchable": False,
+            }
+        )
+    return out
 
 
 def collection_detail(target: Target, history: History, name: str) -> dict[str, Any]:
@@ -124,6 +155,7 @@ def collection_detail(target: Target, history: History, name: str) -> dict[str, 
             for field, schema in (info.payload_schema or {}).items()
         },
         "vectors": _vectors(info.config),
+        "quantization": _dump(info.config.quantization_config),
         "snapshots": [
             {
                 "name": s.name,

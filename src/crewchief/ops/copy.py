@@ -3,7 +3,9 @@
 Used by deploy (same target, optional re-embedding) and migrate (across
 targets).  Points already in the destination are skipped, so running the same
 copy again after an interruption continues where it stopped; upserts are
-idempotent, so a batch written twice is harmless.
+idempotent, so a batch written twice is harmless.  Every vector kind (named and
+unnamed dense, multi-vectors, sparse) is copied as the source returns it; a
+re-embedding replaces one dense vector (`using`) and keeps the others.
 """
 
 from __future__ import annotations
@@ -36,8 +38,12 @@ def copy_points(
     batch_size: int = 256,
     progress: Progress = lambda step, done, total: None,
     step: str = "copy",
+    using: str | None = None,
 ) -> CopyStats:
-    """Scroll `src_name` on client `src` in id order and upsert what `dst_name` lacks."""
+    """Scroll `src_name` on client `src` in id order and upsert what `dst_name` lacks.
+
+    With `embed`, the dense vector `using` (None or "": the unnamed one) of each point is
+    replaced by the embedding of its payload; its other vectors are copied unchanged."""
     total = src.count(src_name, exact=True).count
     stats = CopyStats()
     offset = None
@@ -51,7 +57,7 @@ def copy_points(
         there = {r.id for r in dst.retrieve(dst_name, [p.id for p in page], with_payload=False)}
         todo = [p for p in page if p.id not in there]
         if todo:
-            vectors = _vectors(todo, embed)
+            vectors = _vectors(todo, embed, using or "")
             dst.upsert(
                 dst_name,
                 [
@@ -68,7 +74,7 @@ def copy_points(
     return stats
 
 
-def _vectors(points: list[models.Record], embed: EmbedFn | None) -> list[Any]:
+def _vectors(points: list[models.Record], embed: EmbedFn | None, using: str) -> list[Any]:
     if embed is None:
         return [p.vector for p in points]
     vectors = embed([p.payload or {} for p in points])
@@ -77,4 +83,10 @@ def _vectors(points: list[models.Record], embed: EmbedFn | None) -> list[Any]:
             f"--embed returned {len(vectors)} vectors for {len(points)} payloads",
             hint="The function must return one vector per payload, in order",
         )
-    return vectors
+    out: list[Any] = []
+    for p, v in zip(points, vectors, strict=True):
+        if isinstance(p.vector, dict):  # named (or unnamed beside sparse): replace one
+            out.append({**p.vector, using: v})
+        else:
+            out.append({using: v} if using else v)
+    return out

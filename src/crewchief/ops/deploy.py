@@ -4,6 +4,11 @@
     execute()      create -> copy (resumable, optional re-embedding) -> wait until
                    green -> gates -> compare-and-set switch -> keep the last N versions
 
+Every vector kind is copied unchanged (named and unnamed dense, multi-vectors,
+sparse) with the source's whole config (core.collection_config).  Config changes,
+re-embedding and the query gates apply to one dense vector: the unnamed one, the
+only dense single vector, or the one `ConfigChanges.using` names.
+
 A failed gate raises `GateFailed` naming the gate and the figures, with the
 result so far (`switched` false); the alias is untouched.  Copying is
 resumable: points already in NEW are skipped, so running the same deploy again
@@ -22,7 +27,13 @@ from typing import Any
 from qdrant_client import models
 
 from crewchief.core.client import top_ids
-from crewchief.core.vectors import unnamed_vector
+from crewchief.core.collection_config import (
+    config_json,
+    create_kwargs,
+    ensure_payload_indexes,
+    payload_schema_json,
+)
+from crewchief.core.vectors import UNNAMED, dense_vectors
 from crewchief.errors import CollectionNotFound, InvalidInput, Refused
 from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_switch
 from crewchief.ops.copy import EmbedFn, Progress, copy_points
@@ -56,6 +67,7 @@ class ConfigChanges:
     hnsw_m: int | None = None
     hnsw_ef_construct: int | None = None
     quantization: str | None = None  # a key of QUANTIZATIONS; None: as the source
+    using: str | None = None  # the dense vector changed, re-embedded and gated (named ones)
 
 
 @dataclass
@@ -76,13 +88,15 @@ class DeployPlan:
     new_exists: bool
     source_points: int
     copied_already: int
-    vectors: dict[str, Any]
+    vectors: dict[str, Any]  # the new `params.vectors` (one unnamed vector, or by name)
     hnsw: dict[str, Any]
     quantization: str | None
     embed: str | None
     queries: str | None
     keep: int
     steps: list[str] = field(default_factory=list)
+    using: str | None = None  # the dense vector changed, re-embedded and gated; None: unnamed
+    sparse_vectors: dict[str, Any] = field(default_factory=dict)  # copied unchanged
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,15 +135,59 @@ def load_embed(spec: str) -> EmbedFn:
     return fn
 
 
-def _new_vectors(source: models.CollectionConfig, ch: ConfigChanges) -> models.VectorParams:
-    v = unnamed_vector(source)
-    if v is None:
+def resolve_using(config: models.CollectionConfig, using: str | None, needed: bool) -> str | None:
+    """The dense vector a deploy changes and gates ("" for the unnamed one); None when the
+    deploy needs none (everything copied unchanged, count gate only)."""
+    dense = dense_vectors(config)
+    single = sorted(n for n, p in dense.items() if p.multivector_config is None)
+    hint = "Name a dense single vector: ConfigChanges(using=NAME)" + (
+        f" (one of {', '.join(single)})" if single else ""
+    )
+    if using is not None:
+        if using in dense and using not in single:
+            raise InvalidInput(
+                f"`{using}` holds multi-vectors: deploy gates and re-embeds one vector a point",
+                hint=hint,
+            )
+        if using not in single:
+            raise InvalidInput(f"The source has no dense vector named `{using}`", hint=hint)
+        return using
+    if UNNAMED in single:
+        return UNNAMED
+    if len(single) == 1:
+        return single[0]
+    if not needed:
+        return None
+    if not single:
         raise InvalidInput(
-            "deploy supports collections with one unnamed vector",
-            hint="Named vectors: migrate with the Python API",
+            "The source has no dense single vector (sparse or multi-vectors only): "
+            "there is none to re-embed, change or compare",
+            hint="Deploy without --embed, --queries, --distance and --vector-size: "
+            "every vector is then copied unchanged",
         )
-    size = ch.vector_size or v.size
-    return models.VectorParams(size=size, distance=ch.distance or v.distance, on_disk=v.on_disk)
+    raise InvalidInput(
+        f"The source has several dense vectors ({', '.join(single)}): "
+        "say which one to re-embed, change or compare",
+        hint=hint,
+    )
+
+
+def _new_vectors(
+    source: models.CollectionConfig, ch: ConfigChanges, using: str | None
+) -> dict[str, Any]:
+    """The source's `params.vectors`, with the changes applied to the `using` vector."""
+    vectors: dict[str, Any] = dict(config_json(source)["params"].get("vectors") or {})
+    if using is None:
+        return vectors
+    if using == UNNAMED and isinstance(vectors.get("size"), int):
+        changed = vectors = dict(vectors)
+    else:
+        changed = vectors[using] = dict(vectors[using])
+    if ch.vector_size:
+        changed["size"] = ch.vector_size
+    if ch.distance:
+        changed["distance"] = models.Distance(ch.distance).value
+    return vectors
 
 
 def plan_deploy(
@@ -166,7 +224,9 @@ def plan_deploy(
             hint="Pass --embed module:function to re-embed every point",
         )
     src_info = target.client.get_collection(source)
-    vectors = _new_vectors(src_info.config, changes)
+    needed = bool(changes.vector_size or changes.distance or embed or queries)
+    using = resolve_using(src_info.config, changes.using, needed)
+    vectors = _new_vectors(src_info.config, changes, using)
     hnsw = src_info.config.hnsw_config.model_dump(exclude_none=True)
     hnsw.update(
         {k: v for k, v in (("m", changes.hnsw_m), ("ef_construct", changes.hnsw_ef_construct)) if v}
@@ -183,25 +243,32 @@ def plan_deploy(
         new_exists=new_exists,
         source_points=source_points,
         copied_already=copied,
-        vectors=vectors.model_dump(mode="json", exclude_none=True),
+        vectors=vectors,
         hnsw=hnsw,
         quantization=quant,
         embed=embed,
         queries=str(queries) if queries else None,
         keep=keep,
+        using=using or None,
+        sparse_vectors=config_json(src_info.config)["params"].get("sparse_vectors") or {},
     )
+    sparse = f", sparse {sorted(plan.sparse_vectors)}" if plan.sparse_vectors else ""
     plan.steps = [
         f"resume `{new}` ({copied} of {source_points} points already there)"
         if new_exists
-        else f"create `{new}`: {plan.vectors}, hnsw {hnsw}, quantization {quant or 'as source'}",
+        else f"create `{new}`: {plan.vectors}{sparse}, hnsw {hnsw}, "
+        f"quantization {quant or 'as source'}",
         f"copy {source_points - copied} points from `{source}`"
-        + (f", re-embedding payloads with {embed}" if embed else ""),
+        + (f", re-embedding payloads with {embed}" if embed else "")
+        + (f" into `{using}`" if embed and using else ""),
+        f"create the payload indexes of `{source}` that `{new}` lacks",
         f"wait until `{new}` is green (index built)",
         "gate: point count parity with the source",
     ]
     if queries:
         plan.steps.append(
             f"gates: overlap@k with `{source}` and recall@k vs exact search ({queries})"
+            + (f" on `{using}`" if using else "")
         )
     plan.steps.append(f"switch `{alias}`: {current or 'unset'} -> `{new}` (compare-and-set)")
     base = parse_version(new)
@@ -214,21 +281,21 @@ def plan_deploy(
 
 
 def _create_new(target: Target, plan: DeployPlan) -> None:
-    if plan.new_exists:
-        return
-    src = target.client.get_collection(plan.source).config
-    quantization = src.quantization_config
+    """Create NEW like the source (with the plan's changes) and its payload indexes."""
+    info = target.client.get_collection(plan.source)
+    if not plan.new_exists:
+        _create(target, plan, info.config)
+    ensure_payload_indexes(target.client, plan.new, payload_schema_json(info.payload_schema))
+
+
+def _create(target: Target, plan: DeployPlan, config: models.CollectionConfig) -> None:
+    src = config_json(config)
+    src["params"]["vectors"] = plan.vectors
+    src["hnsw_config"] = plan.hnsw
+    kwargs = create_kwargs(src)  # sparse vectors, strict mode, metadata... as the source
     if plan.quantization is not None:
-        quantization = QUANTIZATIONS[plan.quantization]
-    target.client.create_collection(
-        plan.new,
-        vectors_config=models.VectorParams.model_validate(plan.vectors),
-        hnsw_config=models.HnswConfigDiff.model_validate(plan.hnsw),
-        optimizers_config=models.OptimizersConfigDiff.model_validate(
-            src.optimizer_config.model_dump(exclude_none=True)
-        ),
-        quantization_config=quantization,
-    )
+        kwargs["quantization_config"] = QUANTIZATIONS[plan.quantization]
+    target.client.create_collection(plan.new, **kwargs)
 
 
 def _wait_green(target: Target, name: str, timeout: float, progress: Progress) -> None:
@@ -285,9 +352,10 @@ def run_gates(
                 if "payload" not in q:
                     raise InvalidInput('--queries lines need a "payload" when --embed is used')
                 new_vec = embed([q["payload"]])[0]
-            old = set(top_ids(target.client, plan.source, q["vector"], k))
-            new = set(top_ids(target.client, plan.new, new_vec, k))
-            exact = set(top_ids(target.client, plan.new, new_vec, k, exact=True))
+            using = plan.using
+            old = set(top_ids(target.client, plan.source, q["vector"], k, using=using))
+            new = set(top_ids(target.client, plan.new, new_vec, k, using=using))
+            exact = set(top_ids(target.client, plan.new, new_vec, k, exact=True, using=using))
             overlaps.append(len(old & new) / k)
             recalls.append(len(new & exact) / max(1, len(exact)))
         overlap = sum(overlaps) / len(overlaps)
@@ -336,7 +404,14 @@ def execute(
 
     _create_new(target, plan)
     stats = copy_points(
-        target.client, plan.source, target.client, plan.new, embed, batch_size, progress
+        target.client,
+        plan.source,
+        target.client,
+        plan.new,
+        embed,
+        batch_size,
+        progress,
+        using=plan.using,
     )
     result.copied, result.skipped = stats.copied, stats.skipped
     lap("copy")

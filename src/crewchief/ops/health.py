@@ -18,8 +18,8 @@ from typing import Any
 from qdrant_client import models
 
 from crewchief.backup.state import BackupState, job_failing
-from crewchief.core.indexing import over_indexing_threshold, unindexed_vectors
-from crewchief.core.vectors import dense_vectors
+from crewchief.core.indexing import over_indexing_threshold
+from crewchief.core.vectors import UNNAMED, dense_vectors, sparse_vectors
 from crewchief.ops.versions import families
 from crewchief.target import Target
 
@@ -50,6 +50,21 @@ class CollectionFacts:
     segments: int
     indexing_threshold_kb: int
     last_snapshot: datetime | None = None
+    stored_vectors: int | None = None  # vectors of every kind held; None: points * per point
+    dense: list[str] = field(default_factory=lambda: [""])  # dense vector names ("" unnamed)
+    sparse: list[str] = field(default_factory=list)  # sparse vector names
+
+    @property
+    def vectors(self) -> int:
+        """Vectors stored, every kind (a point may lack some of its collection's vectors)."""
+        if self.stored_vectors is not None:
+            return self.stored_vectors
+        return self.points * self.vectors_per_point
+
+    @property
+    def indexed_pct(self) -> float | None:
+        total = self.vectors
+        return round(100.0 * min(self.indexed, total) / total, 1) if total else None
 
 
 @dataclass
@@ -91,9 +106,22 @@ class HealthReport:
 # -- gathering (I/O) ------------------------------------------------------------------------------
 
 
+def _stored_vectors(target: Target, name: str, names: list[str], points: int) -> int:
+    """How many vectors `name` holds: per vector name, the points that have it."""
+    if len(names) == 1 and names[0] == UNNAMED or not points:
+        return points * len(names)  # every point has the unnamed vector
+    has = (models.HasVectorCondition(has_vector=n) for n in names)
+    return sum(
+        target.client.count(name, count_filter=models.Filter(must=[c]), exact=True).count
+        for c in has
+    )
+
+
 def _collection_facts(target: Target, name: str) -> CollectionFacts:
     info: models.CollectionInfo = target.client.get_collection(name)
-    sizes = [v.size for v in dense_vectors(info.config).values()] or [0]
+    dense, sparse = dense_vectors(info.config), sparse_vectors(info.config)
+    sizes = [v.size for v in dense.values()]
+    points = info.points_count or 0
     error = None
     if isinstance(info.optimizer_status, models.OptimizersStatusOneOf1):
         error = info.optimizer_status.error
@@ -103,13 +131,16 @@ def _collection_facts(target: Target, name: str) -> CollectionFacts:
         name=name,
         status=info.status.value,
         error=error,
-        points=info.points_count or 0,
+        points=points,
         indexed=info.indexed_vectors_count or 0,
-        vectors_per_point=len(sizes),
-        dim=sum(sizes) / len(sizes),
+        vectors_per_point=len(dense) + len(sparse),
+        dim=sum(sizes) / len(sizes) if sizes else 0.0,
         segments=info.segments_count,
         indexing_threshold_kb=info.config.optimizer_config.indexing_threshold or 0,
         last_snapshot=max(times) if times else None,
+        stored_vectors=_stored_vectors(target, name, [*dense, *sparse], points),
+        dense=list(dense),
+        sparse=list(sparse),
     )
 
 
@@ -174,8 +205,11 @@ def _status_indicator(c: CollectionFacts) -> Indicator:
 
 
 def _indexing_indicator(c: CollectionFacts) -> Indicator:
-    total = c.points * c.vectors_per_point
-    unindexed = unindexed_vectors(c.points, c.vectors_per_point, c.indexed)
+    total = c.vectors
+    if not c.dense:  # sparse vectors only: their index is kept up to date on every write
+        kind = f"{total} sparse vectors" if c.sparse else "no vectors"
+        return Indicator("indexing", c.name, GREEN, f"{kind}: no dense index to build")
+    unindexed = max(0, total - c.indexed)  # sparse vectors count as indexed as they are written
     if over_indexing_threshold(unindexed, c.dim, c.indexing_threshold_kb):
         share = unindexed / total if total else 0.0
         return Indicator(

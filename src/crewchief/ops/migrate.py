@@ -40,6 +40,7 @@ class CollectionMove:
     destination_points: int
     vectors: dict[str, Any]
     payload_indexes: list[str]
+    sparse_vectors: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -122,8 +123,9 @@ def plan_migrate(
             action="resume" if resume else "create",
             source_points=src.client.count(name, exact=True).count,
             destination_points=have,
-            vectors=config["params"]["vectors"],
+            vectors=config["params"].get("vectors") or {},
             payload_indexes=sorted(payload_schema_json(info.payload_schema)),
+            sparse_vectors=config["params"].get("sparse_vectors") or {},
         )
         plan.collections.append(move)
         plan.steps.append(

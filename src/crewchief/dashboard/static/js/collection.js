@@ -1,4 +1,4 @@
-// One collection: config, payload schema, snapshots, a points chart and a search tester.
+// One collection: its vectors, config, payload schema, snapshots, a points chart and a search tester.
 
 import { download, enc, get, post } from "./api.js";
 import { chartWithLegend } from "./chart.js";
@@ -28,6 +28,32 @@ function schemaTable(schema) {
     fields.map((f) => el("tr", {}, el("td", {}, f), el("td", {}, schema[f].data_type || "-"),
       el("td", {}, count(schema[f].points)))),
   );
+}
+
+function vectorConfig(v) {
+  const parts = [];
+  if (v.kind === "multi") parts.push(`multivector ${v.multivector}`);
+  if (v.kind === "sparse") parts.push(`modifier ${v.modifier}`);
+  if (v.on_disk) parts.push("on disk");
+  if (v.hnsw) parts.push(`hnsw ${JSON.stringify(v.hnsw)}`);
+  if (v.quantization) parts.push(`quantization ${JSON.stringify(v.quantization)}`);
+  return parts.join(" · ") || "-";
+}
+
+function vectorsPanel(vectors, quantization) {
+  const rows = vectors.map((v) =>
+    el("tr", { "data-vector": v.name, "data-kind": v.kind },
+      el("td", {}, v.name || "(default)"),
+      el("td", {}, v.kind),
+      el("td", {}, v.kind === "sparse" ? "-" : String(v.size)),
+      el("td", {}, v.distance || (v.kind === "sparse" ? "Dot" : "-")),
+      el("td", {}, v.datatype),
+      el("td", { class: "mono" }, vectorConfig(v))));
+  return section("Vectors",
+    vectors.length ? table(["name", "kind", "size", "distance", "datatype", "config"], rows, { id: "vectors" })
+      : el("p", { class: "empty" }, "No vectors."),
+    el("p", { id: "quantization" }, "Quantization: ",
+      el("span", { class: "mono" }, quantization ? JSON.stringify(quantization) : "none")));
 }
 
 function snapshotsPanel(name, snapshots, reload) {
@@ -69,11 +95,17 @@ function snapshotsPanel(name, snapshots, reload) {
       : el("p", { class: "empty" }, "No snapshots."));
 }
 
-function searchPanel(name, vectors) {
+function searchPanel(name, allVectors) {
+  const vectors = allVectors.filter((v) => v.searchable);
+  if (!vectors.length) {
+    return section("Search tester", el("p", { class: "empty", id: "search-none" },
+      "No dense vector to search: this collection has sparse vectors or multi-vectors only."));
+  }
   const area = el("textarea", { id: "search-vector", rows: 3, placeholder: "Paste a vector: 0.12, -0.5, ..." });
   const limit = el("input", { id: "search-limit", type: "number", min: 1, max: 100, value: 10 });
   const using = el("select", { id: "search-using" },
-    vectors.map((v) => el("option", { value: v.name }, `${v.name || "(default)"} · ${v.size}-d ${v.distance}`)));
+    vectors.map((v) => el("option", { value: v.name },
+      `${v.name || "(default)"} · ${v.size}-d ${v.distance}${v.datatype !== "float32" ? " " + v.datatype : ""}`)));
   const results = el("div", { id: "search-results" });
 
   async function run(random) {
@@ -132,6 +164,7 @@ export function mount(main, name) {
         c.aliases.length ? c.aliases.join(", ") : "none"),
       section("Points and indexed vectors", chartBox),
       snapshotsPanel(name, c.snapshots, load),
+      vectorsPanel(c.vectors, c.quantization),
       searchPanel(name, c.vectors),
       section("Payload schema", schemaTable(c.payload_schema)),
       section("Configuration", el("pre", { id: "config" }, JSON.stringify(c.config, null, 2))),
