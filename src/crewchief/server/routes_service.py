@@ -22,6 +22,7 @@ from starlette.routing import Route
 import crewchief
 from crewchief.server.dispatch import call, engine_of
 from crewchief.server.envelope import ok
+from crewchief.server.grpc import render_grpc, requests_telemetry
 from crewchief.server.metrics import collect_server_state, render
 
 TITLE = "crewchief (qdrant-compatible)"
@@ -63,6 +64,7 @@ async def metrics(request: Request) -> Response:
     repo_url = getattr(request.app.state, "repo_url", None)
     state = await run_in_threadpool(collect_server_state, engine_of(request), repo_url)
     text = render(state, request.app.state.metrics, crewchief.__version__)
+    text += render_grpc(getattr(request.app.state, "grpc_metrics", None))
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -72,6 +74,9 @@ async def telemetry(request: Request) -> Response:
         id=INSTANCE_ID,
         app=models.AppBuildTelemetry(name="crewchief", version=VERSION, startup=STARTED),
         collections=models.CollectionsTelemetry(number_of_collections=len(collections.collections)),
+        requests=requests_telemetry(
+            request.app.state.metrics.registry, getattr(request.app.state, "grpc_metrics", None)
+        ),
     )
     return ok(request, data)
 
