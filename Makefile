@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_serve.py
 	$(BIN)/python bench/bench_deploy.py
 	$(BIN)/python bench/bench_backup.py
+	$(BIN)/python bench/bench_grpc.py
 
 # the long fault run: kill -9 trials per operation (summary as JSON and markdown on stdout),
 # then the fuzzers with many more examples, and the full-disk tests (docs/reliability.md)

@@ -130,6 +130,47 @@ class Ingest(Scenario):
         return result
 
 
+class GrpcUpload(Scenario):
+    """A gRPC client uploading to `crewchief serve`'s gRPC server; both die mid-upload.
+    Every batch the server answered OK is there, whole; at most the one in flight more."""
+
+    name = "grpc_upload"
+    max_delay = 1.5
+
+    def prepare(self) -> None:
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.acked = 0  # points the client was told are stored
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def absorb(self, acks: list[dict[str, Any]]) -> None:
+        for a in acks:
+            self.acked = max(self.acked, int(a["points"]))
+
+    def check(self, target: EmbeddedTarget) -> Check:
+        result = Check()
+        if not target.client.collection_exists("c"):
+            if self.acked:
+                result.fail(f"collection gone, {self.acked} acknowledged points lost", self.acked)
+            return result
+        found = all_ids(target, "c")
+        lost = [i for i in range(self.acked) if i not in found]
+        if lost:
+            result.fail(f"{len(lost)} acknowledged points missing: {lost[:5]}", lost=len(lost))
+        beyond = sorted(int(i) for i in found if int(i) >= self.acked)
+        in_flight = range(self.acked, self.acked + worker.GRPC_BATCH)
+        if beyond and beyond != list(in_flight):
+            result.fail(f"points beyond the acknowledged ones, not one whole batch: {beyond[:5]}")
+        records = target.client.retrieve("c", list(range(0, self.acked, 97)), with_vectors=True)
+        wrong = [r.id for r in records if r.vector != worker.grpc_vector(int(r.id))]
+        if wrong:
+            result.fail(f"acknowledged points with the wrong vector: {wrong[:5]}")
+        result.note("acked_points", self.acked)
+        self.acked = len(found)  # resync: the next worker continues after what is there
+        return result
+
+
 # -- alias batches --------------------------------------------------------------------------------
 
 
@@ -502,5 +543,6 @@ class Restores(Scenario):
 
 
 SCENARIOS: dict[str, type[Scenario]] = {
-    cls.name: cls for cls in (Ingest, Aliases, Snapshots, Recovery, Deploy, Backups, Restores)
+    cls.name: cls
+    for cls in (Ingest, GrpcUpload, Aliases, Snapshots, Recovery, Deploy, Backups, Restores)
 }

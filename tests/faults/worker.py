@@ -96,6 +96,44 @@ def append(data: str, params: dict[str, Any]) -> None:
         ack(points=i)
 
 
+GRPC_BATCH = 40
+GRPC_DIM = 8
+
+
+def grpc_vector(i: int) -> list[float]:
+    return [float((i * 5 + k) % 9) - 4.0 for k in range(GRPC_DIM)]
+
+
+def grpc_upload(data: str, params: dict[str, Any]) -> None:
+    """`crewchief serve`'s gRPC server in this process, and a `QdrantClient(prefer_grpc=True)`
+    uploading to it 40 new points a batch (wait=true); ack the total after each answer.
+    The kill takes the client mid-upload and the server with it."""
+    from qdrant_client import QdrantClient
+
+    from crewchief.server.grpc.server import GrpcServer
+
+    engine = Engine(data)
+    server = GrpcServer(engine, workers=4)
+    port = server.start("127.0.0.1", 0)
+    client = QdrantClient(
+        host="127.0.0.1", grpc_port=port, prefer_grpc=True, check_compatibility=False
+    )
+    if not client.collection_exists("c"):
+        client.create_collection(
+            "c", vectors_config=models.VectorParams(size=GRPC_DIM, distance=models.Distance.DOT)
+        )
+    i = client.count("c").count
+    ready()
+    while True:
+        batch = [
+            models.PointStruct(id=j, vector=grpc_vector(j), payload={"j": j})
+            for j in range(i, i + GRPC_BATCH)
+        ]
+        client.upsert("c", batch, wait=True)
+        i += GRPC_BATCH
+        ack(points=i)
+
+
 # -- alias batches --------------------------------------------------------------------------------
 
 
@@ -277,6 +315,7 @@ WORKERS: dict[str, Callable[[str, dict[str, Any]], None]] = {
     "build": build,
     "ingest": ingest,
     "append": append,
+    "grpc_upload": grpc_upload,
     "aliases": aliases,
     "alias_flips": alias_flips,
     "snapshot": snapshot,

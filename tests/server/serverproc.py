@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 LISTENING = re.compile(r"crewchief serve: listening on (https?://\S+)")
+GRPC_LISTENING = re.compile(r"crewchief serve: gRPC listening on (grpc://\S+)")
 START_TIMEOUT = 30.0
 
 
@@ -49,6 +50,7 @@ class ServerProcess:
         for pump in self._pumps:
             pump.start()
         self.url = ""
+        self.grpc_url = ""  # printed before the REST line, unless gRPC is off
 
     def _pump_stdout(self) -> None:
         assert self.proc.stdout is not None
@@ -73,6 +75,9 @@ class ServerProcess:
                 if self.proc.poll() is not None:
                     break
                 continue
+            grpc_match = GRPC_LISTENING.search(line)
+            if grpc_match:
+                self.grpc_url = grpc_match.group(1)
             match = LISTENING.search(line)
             if match:
                 self.url = match.group(1)
@@ -82,6 +87,10 @@ class ServerProcess:
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def grpc_port(self) -> int:
+        return int(self.grpc_url.rsplit(":", 1)[1])
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:

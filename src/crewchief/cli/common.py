@@ -52,7 +52,7 @@ TargetOpt = typer.Option(
     "--target",
     "-t",
     envvar="CREWCHIEF_TARGET",
-    help="A data directory (embedded engine) or an http(s):// Qdrant URL.",
+    help="A data directory (embedded engine), an http(s):// Qdrant URL or grpc://host:6334.",
 )
 ApiKeyOpt = typer.Option(
     None, "--api-key", envvar="QDRANT_API_KEY", help="API key for a Qdrant server."

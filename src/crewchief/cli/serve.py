@@ -1,4 +1,4 @@
-"""`crewchief serve`: the Qdrant-compatible REST server over a data directory.
+"""`crewchief serve`: the Qdrant-compatible REST and gRPC server over a data directory.
 
 Registered in cli/main.py as `app.command("serve")(friendly_errors(serve))`:
 expected failures (DataDirLocked, a port in use) print one line and a hint.
@@ -27,6 +27,13 @@ def serve(
         "127.0.0.1", "--host", help="Address to bind; anything but loopback wants --api-key."
     ),
     port: int = typer.Option(6333, "--port", help="TCP port; 0 lets the OS pick a free one."),
+    grpc_port: str | None = typer.Option(
+        None,
+        "--grpc-port",
+        help="Qdrant's gRPC API: a port (default 6334; OS-picked with --port 0), "
+        "`auto` (the OS picks) or 0 (off).",
+        show_default=False,
+    ),
     api_key: str | None = typer.Option(
         None, "--api-key", envvar="CREWCHIEF_API_KEY", help="Key for full access."
     ),
@@ -55,8 +62,8 @@ def serve(
         help="Backup repository (path, file:// or s3://) the dashboard's backups page shows.",
     ),
 ) -> None:
-    """Serve Qdrant's REST API over DATA, for qdrant-client, curl and other SDKs;
-    the dashboard is at /dashboard."""
+    """Serve Qdrant's REST API (and its gRPC API, on 6334) over DATA, for qdrant-client,
+    curl and other SDKs; the dashboard is at /dashboard."""
     run_server(
         data,
         host=host,
@@ -67,4 +74,5 @@ def serve(
         jwt_rbac=jwt_rbac,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        grpc_port=grpc_port,
     )

@@ -22,6 +22,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, required=True, help="data directory")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6333, help="0 lets the OS choose")
+    parser.add_argument(
+        "--grpc-port",
+        default=None,
+        help="gRPC port (default 6334, OS-picked with --port 0); `auto`: OS-picked; 0: off",
+    )
     parser.add_argument("--api-key", default=os.environ.get("CREWCHIEF_API_KEY"))
     parser.add_argument(
         "--read-only-api-key", default=os.environ.get("CREWCHIEF_READ_ONLY_API_KEY")
@@ -59,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             jwt_rbac=args.jwt_rbac,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
+            grpc_port=args.grpc_port,
         )
     except CrewchiefError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

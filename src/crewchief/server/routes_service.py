@@ -26,6 +26,7 @@ from starlette.routing import Route
 import crewchief
 from crewchief.server.dispatch import call, engine_of
 from crewchief.server.envelope import ok, query_bool, query_int
+from crewchief.server.grpc import grpc_telemetry, render_grpc
 from crewchief.server.metrics import collect_server_state, render
 from crewchief.server.routes_cluster import peer_id
 from crewchief.server.telemetry import startup_iso
@@ -97,6 +98,7 @@ async def metrics(request: Request) -> Response:
         crewchief.__version__,
         per_collection=per_collection,
     )
+    text += render_grpc(getattr(request.app.state, "grpc_metrics", None))
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -118,6 +120,8 @@ async def telemetry(request: Request) -> Response:
         peer=peer_id(engine),
         threads=40,  # anyio's default thread pool, where engine calls run
     )
+    grpc = grpc_telemetry(getattr(request.app.state, "grpc_metrics", None))
+    data["requests"]["grpc"]["responses"] = grpc.model_dump(mode="json")["responses"]
     return ok(request, data)
 
 

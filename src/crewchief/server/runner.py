@@ -1,14 +1,17 @@
-"""Run the REST server: open the engine, bind, serve, shut down cleanly.
+"""Run the server, REST and gRPC: open the engine, bind, serve, shut down cleanly.
 
 Shared by `crewchief serve` and `python -m crewchief.server`.  The socket is
 bound before uvicorn starts so `--port 0` works: the OS picks a free port
 and we print the real one, once the server accepts connections:
 
+    crewchief serve: gRPC listening on grpc://127.0.0.1:43118
     crewchief serve: listening on http://127.0.0.1:43117
 
 With `tls_cert` and `tls_key` (PEM files) it serves HTTPS only, and says
 `https://`.
 
+Qdrant's gRPC API (server/grpc/) runs beside it over the same engine, on
+`grpc_port` (6334; with `--port 0` the OS picks a port for it too; 0 turns it off).
 SIGTERM and SIGINT stop accepting, let running requests and background
 snapshot work finish, then close the engine (flushing it) and exit 0.
 """
@@ -27,12 +30,32 @@ from typing import Any
 
 import uvicorn
 
+from crewchief.core.keys import ApiKeys
 from crewchief.errors import InvalidInput
 from crewchief.malloc import limit_malloc_arenas
 from crewchief.server.app import create_app
+from crewchief.server.grpc import GrpcMetrics
+from crewchief.server.grpc.server import GrpcServer
 from crewchief.server.uploads import DEFAULT_MAX_UPLOAD_BYTES
 
 LISTENING = "crewchief serve: listening on {url}"
+GRPC_LISTENING = "crewchief serve: gRPC listening on {url}"
+GRPC_PORT = 6334  # Qdrant's
+
+
+def grpc_bind_port(grpc_port: int | str | None, rest_port: int) -> int | None:
+    """Where gRPC listens: None (off: `0`), 0 (the OS picks: `auto`, or by default when
+    the REST port is OS-picked too) or a port (default 6334, as Qdrant)."""
+    if grpc_port is None:
+        return 0 if rest_port == 0 else GRPC_PORT
+    raw = str(grpc_port).strip().lower()
+    if raw == "auto":
+        return 0
+    if not raw.isdigit() or int(raw) > 65535:
+        raise InvalidInput(
+            f"--grpc-port must be a port number, `auto` or 0 (off), got {grpc_port!r}"
+        )
+    return int(raw) or None
 
 
 def upload_limit_from_env() -> int:
@@ -94,8 +117,9 @@ def _cannot_listen(host: str, port: int, exc: OSError) -> InvalidInput:
     )
 
 
-def url_for(host: str, sock: socket.socket, scheme: str = "http") -> str:
-    port = sock.getsockname()[1]
+def url_for(host: str, sock: socket.socket, scheme: str = "http", port: int | None = None) -> str:
+    """The URL of `sock` (or of `port` on the same host)."""
+    port = sock.getsockname()[1] if port is None else port
     shown = host.strip("[]")
     if ":" in shown:
         shown = f"[{shown}]"
@@ -162,11 +186,13 @@ def run_server(
     jwt_rbac: bool = False,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    grpc_port: int | str | None = None,
 ) -> None:
     """Serve `data` until SIGTERM/SIGINT.  Raises CrewchiefError (e.g. DataDirLocked).
 
     `jwt_rbac`: JWTs signed with `api_key` grant the access they name (needs `api_key`).
     `tls_cert`/`tls_key`: serve HTTPS with this certificate and private key.
+    `grpc_port`: see `grpc_bind_port` (default 6334, OS-picked when `port` is 0).
 
     The upload limit defaults to CREWCHIEF_MAX_UPLOAD_BYTES, else 64 GiB.
     `repo_url` is the backup repository the dashboard shows (else none).
@@ -187,13 +213,17 @@ def run_server(
     # a read-only key alone closes the server too: then nobody may write (auth.py)
     if not (api_key or read_only_api_key) and not is_loopback(host):
         print(insecure_warning(host), file=err, flush=True)
+    grpc_bind = grpc_bind_port(grpc_port, port)
     engine = Engine(data)
     closed = False
+    grpc_server: GrpcServer | None = None
 
     def close_engine() -> None:
         nonlocal closed
         if not closed:
             closed = True
+            if grpc_server is not None:
+                grpc_server.stop(grace=30)  # running RPCs finish before the engine closes
             engine.close()
 
     try:
@@ -211,6 +241,18 @@ def run_server(
         tls: dict[str, Any] = {}
         if tls_cert and tls_key:
             tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
+        grpc_url = None
+        if grpc_bind is not None:
+            grpc_metrics = GrpcMetrics()
+            grpc_server = GrpcServer(
+                engine,
+                ApiKeys(api_key, read_only_api_key),
+                grpc_metrics,
+                on_snapshot=app.state.metrics.snapshot_created,
+            )
+            bound = grpc_server.start(host, grpc_bind)
+            grpc_url = url_for(host, sock, "grpc", bound)
+            app.state.grpc_metrics = grpc_metrics  # /metrics and /telemetry count gRPC too
         config = uvicorn.Config(
             app,
             log_level="warning",
@@ -222,6 +264,8 @@ def run_server(
         )
 
         def announce() -> None:
+            if grpc_url is not None:
+                print(GRPC_LISTENING.format(url=grpc_url), file=out, flush=True)
             print(LISTENING.format(url=url), file=out, flush=True)
 
         _Server(config, on_started=announce, on_stopped=close_engine).run(sockets=[sock])

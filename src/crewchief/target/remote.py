@@ -1,8 +1,9 @@
 """`RemoteTarget`: what every server at a URL shares, whatever kind it is.
 
-`client` is a real `QdrantClient`; beside it an `httpx.Client` with the same key
-reaches what qdrant-client has no call for: snapshot files (download, upload)
-and `/metrics`.  The kinds differ in aliases and index builds:
+`client` is a real `QdrantClient` (over gRPC for a `grpc://` target: endpoint.py);
+beside it an `httpx.Client` with the same key reaches, over REST, what
+qdrant-client has no call for: snapshot files (download, upload) and `/metrics`.
+The kinds differ in aliases and index builds:
 `crewchief.target.serve.ServeTarget` (`crewchief serve`) and
 `crewchief.target.qdrant.QdrantTarget` (any other Qdrant server).
 `open_target` asks the server once which kind it is.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import grpc
 import httpx
 from qdrant_client import QdrantClient
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
@@ -30,6 +32,7 @@ from crewchief.errors import (
     Unreachable,
 )
 from crewchief.target.base import Target
+from crewchief.target.endpoint import Endpoint, parse_endpoint
 
 
 def reach(url: str, api_key: str | None, timeout: float) -> tuple[httpx.Client, httpx.Response]:
@@ -59,13 +62,21 @@ class RemoteTarget(Target):
         http: httpx.Client | None = None,
     ) -> None:
         """Reach the server at `url` (Unreachable if nothing answers); `http`: a client
-        for it that has already had its answer (`open_target` asked which kind it is)."""
-        self.location = url.rstrip("/")
+        for its REST API that has already had its answer (`open_target` asked which kind
+        it is).  A `grpc://` URL: the client speaks gRPC, `http` REST on the same host."""
+        self.endpoint: Endpoint = parse_endpoint(url)
+        self.location = self.endpoint.location
         if http is None:
-            http, _root = reach(self.location, api_key, timeout)
+            http, _root = reach(self.endpoint.rest_url, api_key, timeout)
         self.http = http
+        grpc_port = self.endpoint.grpc_port
         self.client: QdrantAPI = QdrantClient(  # mypy checks QdrantClient against QdrantAPI
-            url=self.location, api_key=api_key, timeout=int(timeout), check_compatibility=False
+            url=self.endpoint.rest_url,
+            api_key=api_key,
+            timeout=int(timeout),
+            check_compatibility=False,
+            prefer_grpc=grpc_port is not None,
+            grpc_port=grpc_port or 6334,
         )
 
     def close(self) -> None:
@@ -133,8 +144,36 @@ def as_crewchief_error(exc: Exception) -> CrewchiefError | None:
         return exc
     if isinstance(exc, UnexpectedResponse):  # the server said no (401, 403, 404, ...)
         return http_error(exc.status_code or 502, exc.content)
+    if isinstance(exc, grpc.RpcError):  # the same, over gRPC
+        return rpc_error(exc)
     if isinstance(exc, ResponseHandlingException | httpx.HTTPError):
         return Unreachable(
             f"The target stopped answering: {exc}", hint="Is the Qdrant server up? Check --target"
         )
     return None
+
+
+_GRPC_AS_HTTP = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+}
+
+
+def rpc_error(exc: grpc.RpcError) -> CrewchiefError:
+    """A gRPC refusal as the typed error its REST twin would give (`http_error`)."""
+    code = exc.code() if callable(getattr(exc, "code", None)) else None
+    details = exc.details() if callable(getattr(exc, "details", None)) else str(exc)
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return Unreachable(
+            f"The target stopped answering over gRPC: {details}",
+            hint="Is the server up, and its gRPC port the one in --target (grpc://host:PORT)?",
+        )
+    status = _GRPC_AS_HTTP.get(code, 500) if isinstance(code, grpc.StatusCode) else 500
+    body = json.dumps({"status": {"error": details}}).encode()
+    return http_error(status, body)

@@ -1,0 +1,154 @@
+"""gRPC requests as the REST routes' models, with qdrant-client's converters.
+
+Each function reads one gRPC request (`qdrant_client.grpc`) into the REST body
+the matching route validates (`qdrant_client.http.models`), through
+`GrpcToRest`, so that a servicer can hand it to the same typed `Engine` call,
+with the same defaults, as the route does.  Unset optional fields stay unset
+(`HasField`): a default is decided once, where the REST route decides it.
+Results go back with `RestToGrpc`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qdrant_client import grpc as pb
+from qdrant_client.conversions.conversion import (
+    GrpcToRest,
+    grpc_field_type_to_payload_schema,
+)
+from qdrant_client.http import models
+
+# CreateCollection (gRPC field, REST body field, converter or None for a scalar)
+_CREATE_FIELDS: list[tuple[str, str, Any]] = [
+    ("vectors_config", "vectors", GrpcToRest.convert_vectors_config),
+    ("sparse_vectors_config", "sparse_vectors", GrpcToRest.convert_sparse_vector_config),
+    ("hnsw_config", "hnsw_config", GrpcToRest.convert_hnsw_config_diff),
+    ("wal_config", "wal_config", GrpcToRest.convert_wal_config_diff),
+    ("optimizers_config", "optimizers_config", GrpcToRest.convert_optimizers_config_diff),
+    ("quantization_config", "quantization_config", GrpcToRest.convert_quantization_config),
+    ("sharding_method", "sharding_method", GrpcToRest.convert_sharding_method),
+    ("strict_mode_config", "strict_mode_config", GrpcToRest.convert_strict_mode_config),
+    ("payload", "payload", GrpcToRest.convert_payload_storage_params),
+    ("id_tracker", "id_tracker", GrpcToRest.convert_id_tracker_params),
+    ("shard_number", "shard_number", None),
+    ("replication_factor", "replication_factor", None),
+    ("write_consistency_factor", "write_consistency_factor", None),
+    ("on_disk_payload", "on_disk_payload", None),
+]
+
+
+def optional(message: Any, field: str, convert: Any = None) -> Any:
+    """The field's value (converted), or None when the client left it out."""
+    if not message.HasField(field):
+        return None
+    value = getattr(message, field)
+    return convert(value) if convert is not None else value
+
+
+def create_collection(req: pb.CreateCollection) -> models.CreateCollection:
+    """The body `PUT /collections/{name}` would have carried."""
+    body: dict[str, Any] = {}
+    for grpc_field, rest_field, convert in _CREATE_FIELDS:
+        value = optional(req, grpc_field, convert)
+        if value is not None:
+            body[rest_field] = value
+    if len(req.metadata):
+        body["metadata"] = GrpcToRest.convert_payload(req.metadata)
+    return models.CreateCollection(**body)
+
+
+def alias_actions(req: pb.ChangeAliases) -> list[models.AliasOperations]:
+    return [GrpcToRest.convert_alias_operations(action) for action in req.actions]
+
+
+def write_options(req: Any) -> dict[str, Any]:
+    """`wait` (Qdrant's default: false), `timeout`; `ordering` read and checked (one replica)."""
+    optional(req, "ordering", GrpcToRest.convert_write_ordering)
+    options: dict[str, Any] = {"wait": bool(optional(req, "wait"))}
+    timeout = optional(req, "timeout")
+    if timeout is not None:
+        options["timeout"] = timeout
+    return options
+
+
+def read_options(req: Any) -> dict[str, Any]:
+    """`timeout`; `read_consistency` read and checked (one replica satisfies every level)."""
+    optional(req, "read_consistency", GrpcToRest.convert_read_consistency)
+    timeout = optional(req, "timeout")
+    return {} if timeout is None else {"timeout": timeout}
+
+
+def shard_key(req: Any) -> Any:
+    return optional(req, "shard_key_selector", GrpcToRest.convert_shard_key_selector)
+
+
+def upsert(req: pb.UpsertPoints) -> models.PointsList:
+    return models.PointsList(
+        points=[GrpcToRest.convert_point_struct(p) for p in req.points],
+        shard_key=shard_key(req),
+        update_filter=optional(req, "update_filter", GrpcToRest.convert_filter),
+        update_mode=optional(req, "update_mode", GrpcToRest.convert_update_mode),
+    )
+
+
+def points_selector(req: pb.DeletePoints) -> models.PointsSelector:
+    if not req.HasField("points"):
+        raise ValueError("No PointsSelector provided")
+    selector: models.PointsSelector = GrpcToRest.convert_points_selector(
+        req.points, shard_key_selector=shard_key(req)
+    )
+    return selector
+
+
+def get_points(req: pb.GetPoints) -> models.PointRequest:
+    return models.PointRequest(
+        ids=[GrpcToRest.convert_point_id(i) for i in req.ids],
+        with_payload=optional(req, "with_payload", GrpcToRest.convert_with_payload_selector),
+        with_vector=optional(req, "with_vectors", GrpcToRest.convert_with_vectors_selector),
+        shard_key=shard_key(req),
+    )
+
+
+def scroll(req: pb.ScrollPoints) -> models.ScrollRequest:
+    return models.ScrollRequest(
+        filter=optional(req, "filter", GrpcToRest.convert_filter),
+        offset=optional(req, "offset", GrpcToRest.convert_point_id),
+        limit=optional(req, "limit"),
+        with_payload=optional(req, "with_payload", GrpcToRest.convert_with_payload_selector),
+        with_vector=optional(req, "with_vectors", GrpcToRest.convert_with_vectors_selector),
+        order_by=optional(req, "order_by", GrpcToRest.convert_order_by),
+        shard_key=shard_key(req),
+    )
+
+
+def count(req: pb.CountPoints) -> models.CountRequest:
+    return models.CountRequest(
+        filter=optional(req, "filter", GrpcToRest.convert_filter),
+        exact=optional(req, "exact"),
+        shard_key=shard_key(req),
+    )
+
+
+def query(req: pb.QueryPoints) -> models.QueryRequest:
+    request: models.QueryRequest = GrpcToRest.convert_query_points(req)
+    return request
+
+
+def field_index(req: pb.CreateFieldIndexCollection) -> models.CreateFieldIndex:
+    """Qdrant's rules (src/tonic/api/update_common.rs): `field_index_params` need a
+    `field_type` of the same kind; a type alone is a plain schema; neither, no schema."""
+    params = req.field_index_params
+    has_params = req.HasField("field_index_params") and params.WhichOneof("index_params")
+    if not req.HasField("field_type"):
+        if has_params:
+            raise ValueError("field type is missing")
+        return models.CreateFieldIndex(field_name=req.field_name, field_schema=None)
+    plain = grpc_field_type_to_payload_schema(req.field_type)  # type: ignore[arg-type]
+    schema: Any = GrpcToRest.convert_payload_schema_type(plain)
+    if has_params:
+        schema = GrpcToRest.convert_payload_schema_params(params)
+        if str(schema.type.value) != str(GrpcToRest.convert_payload_schema_type(plain).value):
+            kind = pb.FieldType.Name(req.field_type).removeprefix("FieldType")
+            raise ValueError(f"field_type ({kind}) and field_index_params do not match")
+    return models.CreateFieldIndex(field_name=req.field_name, field_schema=schema)
