@@ -25,7 +25,7 @@ from typing import Any
 from qdrant_client import models
 
 from crewchief.core.aliases import AliasChange, AliasOp
-from crewchief.engine import requests
+from crewchief.engine import requests, strict
 from crewchief.engine.api.collections import CollectionsAPI
 from crewchief.engine.api.payload import PayloadAPI
 from crewchief.engine.api.points import PointsAPI
@@ -138,7 +138,7 @@ class Engine(CollectionsAPI, PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, Snapsh
             quantization_config=quantization_config,
             metadata=metadata,
         )
-        if strict_mode_config is not None:  # stored and echoed (enforcement: not yet)
+        if strict_mode_config is not None:  # stored, echoed and enforced (strict.py)
             strict = models.StrictModeConfigOutput.model_validate(
                 strict_mode_config.model_dump(exclude_none=True)
                 if not isinstance(strict_mode_config, dict)
@@ -154,6 +154,10 @@ class Engine(CollectionsAPI, PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, Snapsh
         """Delete a collection and its aliases.  Its snapshots are kept.  As in Qdrant,
         deleting a missing collection is not an error (the answer is False)."""
         return self._collections.delete(collection_name)
+
+    def strict_batch(self, collection_name: str, batch_size: int) -> None:
+        """Refuse a batch of searches larger than the collection's strict mode allows."""
+        strict.batch_size(self._collections.get(collection_name), batch_size)
 
     def get_collection(self, collection_name: str, **kwargs: Any) -> models.CollectionInfo:
         return self._collections.info(collection_name)

@@ -198,6 +198,7 @@ async def query_batch(request: Request) -> Response:
     engine, name = engine_of(request), _collection(request)
 
     def run_all() -> list[Any]:
+        engine.strict_batch(name, len(body.searches))
         return [engine.query_points(name, **query_kwargs(q), **options) for q in body.searches]
 
     return ok(request, await run_in_threadpool(run_all))

@@ -12,7 +12,7 @@ from typing import Any
 from qdrant_client import models
 from qdrant_client.http import models as rest
 
-from crewchief.engine import requests
+from crewchief.engine import requests, strict
 from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.convert.points import client_record, client_scored
 from crewchief.engine.registry import Collections
@@ -30,6 +30,7 @@ class QueryAPI:
         **kwargs: Any,
     ) -> list[models.Record]:
         col = self._collections.get(collection_name)
+        strict.read(col, kwargs=kwargs, cost=len(ids))
         request = requests.retrieve_request(ids, with_payload, with_vectors)
         return [client_record(r) for r in col.read(request.run)]
 
@@ -46,6 +47,7 @@ class QueryAPI:
     ) -> tuple[list[models.Record], int | str | None]:
         requests.check_scroll(limit, order_by)
         col = self._collections.get(collection_name)
+        strict.read(col, scroll_filter, limit, kwargs=kwargs)
         request = requests.scroll_request(scroll_filter, limit, offset, with_payload, with_vectors)
         records, next_offset = col.read(lambda s: s.scroll(request))
         nxt = client_point_id(next_offset) if next_offset is not None else None
@@ -59,6 +61,7 @@ class QueryAPI:
         **kwargs: Any,
     ) -> models.CountResult:
         col = self._collections.get(collection_name)
+        strict.read(col, count_filter, exact=exact, kwargs=kwargs)
         request = requests.count_request(count_filter, exact)
         return models.CountResult(count=col.read(lambda s: s.count(request)))
 
@@ -80,6 +83,7 @@ class QueryAPI:
     ) -> rest.QueryResponse:
         requests.check_query(limit, prefetch, kwargs.get("lookup_from"))
         col = self._collections.get(collection_name)
+        strict.query(col, query, using, prefetch, query_filter, search_params, limit, kwargs)
         request = requests.query_request(
             col.sizes,
             query,
