@@ -11,7 +11,9 @@ the collection already holds that much: the write that crosses it still goes thr
 from __future__ import annotations
 
 import json
+import struct
 import weakref
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +67,15 @@ def _payload_estimate(col: Any) -> int:
 
 
 def _mb(limit: int) -> str:
-    text = f"{limit / (1024 * 1024):.10g}"
-    return text
+    """Megabytes as Rust prints an f32: the shortest digits that read back as the same f32,
+    positional (no exponent), e.g. 0.00022888184."""
+    value = struct.unpack("f", struct.pack("f", limit / (1024 * 1024)))[0]
+    for digits in range(1, 10):
+        text = f"{value:.{digits - 1}e}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == value:
+            break
+    plain = format(Decimal(text), "f")
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
 
 
 def check_payload_size(col: Any, s: Any) -> None:
