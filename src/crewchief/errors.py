@@ -7,11 +7,13 @@ exit code in one place (`exit_code`), the REST server to a status code.
     CrewchiefError
     ├── InvalidInput            (400)  bad name, wrong vector size, bad request
     │   ├── InvalidName
+    │   ├── StrictModeViolation        a collection's strict mode refused the request
     │   └── ValidationFailed    (422)  what Qdrant's body validator refuses (ranges, sparse shapes)
     ├── NotFound                (404)
     │   ├── CollectionNotFound
     │   ├── AliasNotFound
     │   └── SnapshotNotFound
+    ├── RateLimited             (429)  a collection's strict mode rate limit is spent
     ├── AlreadyExists           (409)
     ├── SnapshotCorrupt         (400)  bad archive, wrong checksum
     ├── Refused                 (409)  a safety net said no (CAS, empty target, ...)
@@ -53,6 +55,26 @@ class ValidationFailed(InvalidInput):
     indices of different lengths; the message is Qdrant's `Validation error in ...: [...]`."""
 
     http_status = 422
+
+
+class StrictModeViolation(InvalidInput):
+    """A collection's strict mode refused the request; the message is Qdrant's
+    `Bad request: ...` (with its `. Help: ...` where Qdrant gives one)."""
+
+
+class RateLimited(CrewchiefError):
+    """A strict mode rate limit is spent: Qdrant's 429 `Rate limiting exceeded: ...`;
+    `retry_after`: seconds until enough tokens have refilled (None: never, split it)."""
+
+    http_status = 429
+    exit_code = 75  # EX_TEMPFAIL
+
+    def __init__(self, description: str, retry_after: float | None) -> None:
+        super().__init__(
+            f"Rate limiting exceeded: {description}",
+            hint="Wait, split the request, or raise the collection's strict mode rate limit",
+        )
+        self.retry_after = retry_after
 
 
 class NotFound(CrewchiefError):

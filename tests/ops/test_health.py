@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from qdrant_client import models
 
 from crewchief.ops import aliases
 from crewchief.ops.health import (
@@ -101,3 +102,20 @@ def test_gather_from_a_real_target(target: Target) -> None:
     only = assess(gather(target, "prod"))
     assert {i.subject for i in only.indicators} == {"app_v2", "prod"}
     assert only.status == "green" and only.exit_code == 0
+
+
+def test_guard_rails_are_a_hint_not_a_warning() -> None:
+    off = by(report([facts()]), "guard_rails", "app_v1")
+    assert off.status == "green" and off.action and "strict_mode_config" in off.action
+    on = by(report([facts(strict_mode={"max_query_limit": 10})]), "guard_rails", "app_v1")
+    assert on.status == "green" and on.symptom == "strict mode on: max_query_limit=10"
+    assert on.action is None
+
+
+def test_gather_reads_strict_mode(target: Target) -> None:
+    fill(target.client, "guarded", n=5, dim=8)
+    assert by(assess(gather(target)), "guard_rails", "guarded").action is not None
+    strict = models.StrictModeConfig(enabled=True, max_query_limit=7)
+    target.client.update_collection("guarded", strict_mode_config=strict)
+    rails = by(assess(gather(target)), "guard_rails", "guarded")
+    assert rails.symptom == "strict mode on: max_query_limit=7" and rails.status == "green"

@@ -16,7 +16,14 @@ from qdrant_client import models
 from crewchief.core.vectors import dense_vectors, sparse_vectors
 from crewchief.dashboard.history import History
 from crewchief.dashboard.repoview import RepoSummary, RepoView, age_seconds
-from crewchief.ops.health import CollectionFacts, HealthPolicy, Indicator, assess, gather
+from crewchief.ops.health import (
+    CollectionFacts,
+    HealthPolicy,
+    Indicator,
+    assess,
+    gather,
+    strict_limits,
+)
 from crewchief.target import Target
 
 OVERVIEW_SERIES_POINTS = 60  # per card; the detail page gets the whole series
@@ -156,6 +163,7 @@ def collection_detail(target: Target, history: History, name: str) -> dict[str, 
         },
         "vectors": _vectors(info.config),
         "quantization": _dump(info.config.quantization_config),
+        "strict_mode": strict_limits(info.config),  # None: strict mode off
         "snapshots": [
             {
                 "name": s.name,

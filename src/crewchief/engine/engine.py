@@ -139,7 +139,7 @@ class Engine(CollectionsAPI, PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, Search
             quantization_config=quantization_config,
             metadata=metadata,
         )
-        if strict_mode_config is not None:  # stored and echoed (enforcement: not yet)
+        if strict_mode_config is not None:  # stored, echoed and enforced (strict.py)
             strict = models.StrictModeConfigOutput.model_validate(
                 strict_mode_config.model_dump(exclude_none=True)
                 if not isinstance(strict_mode_config, dict)

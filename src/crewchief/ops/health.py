@@ -66,6 +66,8 @@ class CollectionFacts:
         total = self.vectors
         return round(100.0 * min(self.indexed, total) / total, 1) if total else None
 
+    strict_mode: dict[str, Any] | None = None  # the limits set, when strict mode is on
+
 
 @dataclass
 class TargetFacts:
@@ -141,7 +143,16 @@ def _collection_facts(target: Target, name: str) -> CollectionFacts:
         stored_vectors=_stored_vectors(target, name, [*dense, *sparse], points),
         dense=list(dense),
         sparse=list(sparse),
+        strict_mode=strict_limits(info.config),
     )
+
+
+def strict_limits(config: models.CollectionConfig) -> dict[str, Any] | None:
+    """The strict mode limits a collection enforces (None: strict mode is off)."""
+    strict = getattr(config, "strict_mode_config", None)
+    if strict is None or not strict.enabled:
+        return None
+    return strict.model_dump(exclude_none=True, exclude={"enabled"})
 
 
 def _parse_time(text: str) -> datetime:
@@ -240,6 +251,21 @@ def _segments_indicator(c: CollectionFacts, policy: HealthPolicy) -> Indicator:
     return Indicator(
         "segments", c.name, GREEN, f"{c.segments} segment{'' if c.segments == 1 else 's'}"
     )
+
+
+def _guard_rails_indicator(c: CollectionFacts) -> Indicator:
+    """Strict mode is a choice, so its absence is a hint (green with an action), not a warning."""
+    if c.strict_mode is None:
+        return Indicator(
+            "guard_rails",
+            c.name,
+            GREEN,
+            "no strict mode: any limit, timeout or unindexed filter is served",
+            f"optional: PATCH /collections/{c.name} with strict_mode_config "
+            '{"enabled": true, "max_query_limit": ..., "unindexed_filtering_retrieve": false}',
+        )
+    limits = ", ".join(f"{k}={v}" for k, v in sorted(c.strict_mode.items())) or "no limits set"
+    return Indicator("guard_rails", c.name, GREEN, f"strict mode on: {limits}")
 
 
 def _snapshot_indicator(c: CollectionFacts, now: datetime, policy: HealthPolicy) -> Indicator:
@@ -384,6 +410,7 @@ def assess(facts: TargetFacts, policy: HealthPolicy | None = None) -> HealthRepo
             indicators.append(_backup_indicator(c, facts.backups, facts.now, policy.rpo))
         else:
             indicators.append(_snapshot_indicator(c, facts.now, policy))
+        indicators.append(_guard_rails_indicator(c))
     indicators += _alias_indicators(facts)
     if facts.backups is not None:
         indicators += _job_indicators(facts.backups)

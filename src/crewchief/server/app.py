@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,7 +67,11 @@ async def _crewchief_error(request: Request, exc: Exception) -> Response:
     status = exc.http_status
     if status >= 500:
         log.error("engine failure on %s %s: %s", request.method, request.url.path, exc)
-    return error(request, status, qdrant_message(status, exc.message))
+    response = error(request, status, qdrant_message(status, exc.message))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:  # a strict mode rate limit: seconds, rounded up as Qdrant does
+        response.headers["Retry-After"] = str(math.ceil(retry_after))
+    return response
 
 
 async def _bad_input(request: Request, exc: Exception) -> Response:

@@ -10,8 +10,9 @@ from typing import Any
 
 from qdrant_client import models
 
-from crewchief.engine import updates
+from crewchief.engine import strict_write, updates
 from crewchief.engine.api.points import PointsAPI
+from crewchief.engine.strict_write import selector
 
 
 class PayloadAPI(PointsAPI):
@@ -27,7 +28,9 @@ class PayloadAPI(PointsAPI):
         **kwargs: Any,
     ) -> models.UpdateResult:
         """Merge `payload` into each point's payload (under the path `key`, if given)."""
-        self._collections.get(collection_name)
+        strict_write.selected(
+            self._collections.get(collection_name), *selector(points), kwargs, True
+        )
         update = updates.set_payload(payload, points, key)
         return self._apply(collection_name, [[update]])[0]
 
@@ -42,7 +45,9 @@ class PayloadAPI(PointsAPI):
         **kwargs: Any,
     ) -> models.UpdateResult:
         """Replace each point's whole payload with `payload`."""
-        self._collections.get(collection_name)
+        strict_write.selected(
+            self._collections.get(collection_name), *selector(points), kwargs, True
+        )
         update = updates.overwrite_payload(payload, points)
         return self._apply(collection_name, [[update]])[0]
 
@@ -57,7 +62,7 @@ class PayloadAPI(PointsAPI):
         **kwargs: Any,
     ) -> models.UpdateResult:
         """Remove the payload `keys` (paths such as `meta.tags`) from each point."""
-        self._collections.get(collection_name)
+        strict_write.selected(self._collections.get(collection_name), *selector(points), kwargs)
         update = updates.delete_payload(keys, points)
         return self._apply(collection_name, [[update]])[0]
 
@@ -71,6 +76,8 @@ class PayloadAPI(PointsAPI):
         **kwargs: Any,
     ) -> models.UpdateResult:
         """Remove every payload key of each point."""
-        self._collections.get(collection_name)
+        strict_write.selected(
+            self._collections.get(collection_name), *selector(points_selector), kwargs
+        )
         update = updates.clear_payload(points_selector)
         return self._apply(collection_name, [[update]])[0]

@@ -16,7 +16,7 @@ import qdrant_edge as edge
 from qdrant_client import models
 
 from crewchief.core.vectors import dense_vectors
-from crewchief.engine import requests, updates
+from crewchief.engine import requests, strict_write, updates
 from crewchief.engine.collection import Collection
 from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.registry import Collections
@@ -72,6 +72,7 @@ class PointsAPI:
     ) -> list[models.UpdateResult]:
         """Every operation checked first (bad input changes nothing), then applied in order."""
         col = self._collections.get(collection_name)
+        strict_write.batch(col, update_operations, kwargs)
         batch = updates.batch_updates(col.sizes, vector_names(col), update_operations)
         return self._apply(collection_name, batch)
 
@@ -86,6 +87,7 @@ class PointsAPI:
         update_mode: models.UpdateMode | None = None,
         **kwargs: Any,
     ) -> models.UpdateResult:
+        strict_write.upsert(self._collections.get(collection_name), points, kwargs)
         sizes = self._collections.get(collection_name).sizes
         op, upserted = requests.upsert_op(sizes, points, update_filter, update_mode)
         return self._write(collection_name, op, upserted=upserted)
@@ -116,6 +118,8 @@ class PointsAPI:
         if ids is not None and not ids:
             self._collections.get(collection_name)
             raise InvalidInput(updates.EMPTY_UPDATE, hint="Name at least one point id")
+        col = self._collections.get(collection_name)
+        strict_write.selected(col, *strict_write.selector(points_selector), kwargs)
         return self._write(collection_name, requests.delete_op(points_selector))
 
     def create_payload_index(
@@ -128,6 +132,7 @@ class PointsAPI:
         **kwargs: Any,
     ) -> models.UpdateResult:
         op = requests.create_index_op(field_name, field_schema, field_type)
+        strict_write.create_index(self._collections.get(collection_name), kwargs)
         return self._write(collection_name, op)
 
     def delete_payload_index(

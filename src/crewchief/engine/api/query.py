@@ -13,7 +13,7 @@ import qdrant_edge as edge
 from qdrant_client import models
 from qdrant_client.http import models as rest
 
-from crewchief.engine import requests
+from crewchief.engine import requests, strict
 from crewchief.engine.collection import Collection
 from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.convert.points import client_record
@@ -38,6 +38,7 @@ class QueryAPI:
         **kwargs: Any,
     ) -> list[models.Record]:
         col = self._collections.get(collection_name)
+        strict.read(col, kwargs=kwargs, cost=len(ids))
         request = requests.retrieve_request(ids, with_payload, with_vectors)
         return [client_record(r) for r in col.read(request.run)]
 
@@ -56,6 +57,7 @@ class QueryAPI:
         col = self._collections.get(collection_name)
         if order_by is not None and offset is not None:
             raise InvalidInput(OFFSET_WITH_ORDER_BY, hint="Page with order_by.start_from")
+        strict.read(col, scroll_filter, limit, kwargs=kwargs)
         request = requests.scroll_request(scroll_filter, limit, offset, with_payload, with_vectors)
         if order_by is not None:  # Qdrant's order: by the key's indexed values, no next page
             request = edge.ScrollRequest(
@@ -82,6 +84,7 @@ class QueryAPI:
         """`exact=False` is the edge's estimate from its payload indexes (Qdrant's
         cardinality estimation), exact where the filter is fully indexed or absent."""
         col = self._collections.get(collection_name)
+        strict.read(col, count_filter, exact=exact, kwargs=kwargs)
         request = requests.count_request(count_filter, exact)
         return models.CountResult(count=col.read(lambda s: s.count(request)))
 
@@ -108,6 +111,7 @@ class QueryAPI:
             query, using, prefetch, query_filter, search_params, score_threshold, limit, lookup_from
         )
         col = self._collections.get(collection_name)
+        strict.query(col, query, using, prefetch, query_filter, search_params, limit, kwargs)
         request = self._query_request(col, collection_name, top, offset, with_payload, with_vectors)
         with query_request.edge_refusals(query_request.has_formula(top)):
             found = col.read(lambda s: s.query(request))
@@ -138,6 +142,9 @@ class QueryAPI:
             for r in reqs
         ]
         col = self._collections.get(collection_name)
+        strict.batch_size(col, len(reqs))
+        for r in reqs:
+            strict.query(col, r.query, r.using, r.prefetch, r.filter, r.params, r.limit or 10, {})
         edge_requests = [
             self._query_request(col, collection_name, top, r.offset, r.with_payload, r.with_vector)
             for top, r in zip(plans, reqs, strict=True)

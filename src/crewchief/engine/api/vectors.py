@@ -12,7 +12,7 @@ from typing import Any
 
 from qdrant_client import models
 
-from crewchief.engine import updates
+from crewchief.engine import strict_write, updates
 from crewchief.engine.api.points import PointsAPI, vector_names
 
 
@@ -31,6 +31,7 @@ class VectorsAPI(PointsAPI):
         With `update_filter`, only the points that match it are changed."""
         updates.check_update_vectors(points)
         col = self._collections.get(collection_name)
+        strict_write.update_vectors(col, points, kwargs)
         update = updates.update_vectors(col.sizes, points, update_filter)
         return self._apply(collection_name, [[update]])[0]
 
@@ -47,5 +48,6 @@ class VectorsAPI(PointsAPI):
         """Remove the named vectors (`""`: the unnamed one) from the selected points."""
         updates.check_delete_vectors(vectors)
         col = self._collections.get(collection_name)
+        strict_write.selected(col, *strict_write.selector(points), kwargs)
         group = updates.delete_vectors(vector_names(col), vectors, points)
         return self._apply(collection_name, [group])[0]

@@ -56,6 +56,19 @@ function vectorsPanel(vectors, quantization) {
       el("span", { class: "mono" }, quantization ? JSON.stringify(quantization) : "none")));
 }
 
+function strictPanel(limits) {
+  // the collection's guard rails (Qdrant's strict_mode_config), or a hint when there are none
+  if (!limits) {
+    return el("p", { class: "empty" },
+      "Off: every limit, timeout and unindexed filter is served. Set strict_mode_config " +
+      "with PATCH /collections/{name} to add guard rails.");
+  }
+  const keys = Object.keys(limits).sort();
+  if (!keys.length) return el("p", {}, "On, with no limits set.");
+  return table(["limit", "value"], keys.map((k) => el("tr", {}, el("td", {}, k),
+    el("td", {}, typeof limits[k] === "object" ? JSON.stringify(limits[k]) : String(limits[k])))));
+}
+
 function snapshotsPanel(name, snapshots, reload) {
   async function create() {
     const ok = await confirmDialog(`Create a snapshot of ${name}?`,
@@ -167,6 +180,7 @@ export function mount(main, name) {
       vectorsPanel(c.vectors, c.quantization),
       searchPanel(name, c.vectors),
       section("Payload schema", schemaTable(c.payload_schema)),
+      section("Strict mode", strictPanel(c.strict_mode)),
       section("Configuration", el("pre", { id: "config" }, JSON.stringify(c.config, null, 2))),
     );
   }
