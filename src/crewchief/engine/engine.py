@@ -27,6 +27,7 @@ from qdrant_client import models
 from crewchief.core.aliases import AliasChange, AliasOp
 from crewchief.engine import requests
 from crewchief.engine.api.collections import CollectionsAPI
+from crewchief.engine.api.compat import CompatAPI
 from crewchief.engine.api.payload import PayloadAPI
 from crewchief.engine.api.points import PointsAPI
 from crewchief.engine.api.query import QueryAPI
@@ -41,7 +42,9 @@ from crewchief.engine.snapshot_store import SnapshotStore
 from crewchief.errors import validate_name
 
 
-class Engine(CollectionsAPI, PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, SearchAPI, SnapshotsAPI):
+class Engine(
+    CompatAPI, CollectionsAPI, PayloadAPI, VectorsAPI, PointsAPI, QueryAPI, SearchAPI, SnapshotsAPI
+):
     """The embedded engine.  One process owns a data directory at a time."""
 
     def __init__(

@@ -1,29 +1,18 @@
-"""Service routes: version info, probes, `/metrics` and `/telemetry`.
-
-`GET /` has Qdrant's shape (`title`, `version`, `commit`).  `title` says what
-answers, `crewchief (qdrant-compatible)` (how `crewchief status` tells it from a
-plain Qdrant); `version` is a Qdrant version with the installed qdrant-client's
-major.minor: the REST schema we speak *is* that client's schema, and
-qdrant-client warns at start-up when the minor versions differ by more than one;
-`commit` is crewchief's git commit when it runs from a checkout, else null.
-"""
+"""Service routes: version info (core/version.py), probes, `/metrics` and `/telemetry`."""
 
 from __future__ import annotations
 
-import importlib.metadata
-import subprocess
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST
-from qdrant_client.http import models
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import crewchief
+from crewchief.core.version import version_info
 from crewchief.server.dispatch import call, engine_of
 from crewchief.server.envelope import ok, query_bool, query_int
 from crewchief.server.grpc import grpc_telemetry, render_grpc
@@ -32,45 +21,13 @@ from crewchief.server.routes_cluster import peer_id
 from crewchief.server.telemetry import startup_iso
 from crewchief.server.telemetry import telemetry as build_telemetry
 
-TITLE = "crewchief (qdrant-compatible)"
-
-
-def qdrant_api_version() -> str:
-    """The Qdrant server version whose REST API we implement, e.g. "1.20.0"."""
-    try:
-        client = importlib.metadata.version("qdrant-client")
-        major, minor = client.split(".")[:2]
-        return f"{int(major)}.{int(minor)}.0"
-    except (importlib.metadata.PackageNotFoundError, ValueError):
-        return "1.15.0"
-
-
-def git_commit() -> str | None:
-    """crewchief's commit (40 hex digits) when it runs from a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and len(commit) == 40 else None
-
-
-VERSION = qdrant_api_version()
-COMMIT = git_commit()
+VERSION = version_info().version
 INSTANCE_ID = str(uuid.uuid4())
 STARTED = datetime.now(UTC)
 
 
 async def root(request: Request) -> Response:
-    info = models.VersionInfo(title=TITLE, version=VERSION, commit=COMMIT)
-    return JSONResponse(info.model_dump(mode="json"))
+    return JSONResponse(version_info().model_dump(mode="json"))
 
 
 async def healthz(request: Request) -> Response:

@@ -14,6 +14,7 @@ from typing import Any
 from qdrant_client import grpc as pb
 from qdrant_client.conversions.conversion import RestToGrpc
 
+from crewchief.core.version import version_info
 from crewchief.engine import Engine
 from crewchief.server.grpc.status import fill_unimplemented, rpc
 
@@ -76,10 +77,8 @@ class SnapshotsService(pb.SnapshotsServicer):
 @fill_unimplemented("Qdrant", pb.QdrantServicer)
 class QdrantService(pb.QdrantServicer):
     def __init__(self) -> None:
-        # what `GET /` says; imported here, as routes_service renders this package's counters
-        from crewchief.server.routes_service import TITLE, VERSION
-
-        self.reply = pb.HealthCheckReply(title=TITLE, version=VERSION)
+        info = version_info()  # what `GET /` says
+        self.reply = pb.HealthCheckReply(title=info.title, version=info.version)
 
     @rpc
     def HealthCheck(self, request: pb.HealthCheckRequest, context: Any) -> Any:
