@@ -5,32 +5,24 @@ On disk (`<data>/collections/<id>/`, the id is the catalog's `dir` for the colle
     CURRENT          the name of the live generation, e.g. "gen-000003"
     gen-000003/      the Edge shard folder (segments/, wal/, edge_config.json)
 
-This module is the only one that knows this layout: a new collection starts at
-gen-000001 (`Collection.create`, or `Collection.install` for a shard folder from a
-snapshot), and CURRENT is always rewritten atomically (temp + fsync + rename).
+Only this module knows it: a collection starts at gen-000001; CURRENT is rewritten atomically.
 
-Indexing never runs `optimize()` in this process (it would hold the GIL for a
-minute).  Instead: flush, copy the shard folder to the next generation (sparse,
-a fraction of a second), let a child process optimize the copy, and meanwhile
-record every update in an op log.  When the child is done, load the copy,
-replay the log in chunks, then under the lock replay the rest, flush, rewrite
-CURRENT (temp + fsync + rename) and swap the handle.  A crash at any moment
-before the CURRENT rewrite restarts on the old generation, whose WAL holds
-every acknowledged write; stray generations are deleted on open.
+Indexing never runs `optimize()` in this process (it holds the GIL for a minute).  Instead:
+flush, copy the shard folder to the next generation (sparse; writes wait, reads go on), let
+a child process optimize the copy while every update goes to an op log; then load the copy,
+replay the log in chunks, replay the rest under the lock, flush, rewrite CURRENT and swap
+the handle.  A crash before the CURRENT rewrite restarts on the old generation, whose WAL
+holds every acknowledged write; stray generations are deleted on open.
 
-Like Qdrant, a shard is flushed at most `flush_interval_sec` (default 5 s) after a write:
-the write that finds the interval elapsed flushes, which lets Edge truncate its WAL.
-Without it the WAL (and the memory mapping it) grows with every write ever made.
-
+Like Qdrant, a shard is flushed at most `flush_interval_sec` (default 5 s) after a write
+(the write that finds the interval elapsed flushes), which lets Edge truncate its WAL.
 Like Qdrant's vacuum optimizer, a build also starts when enough stored point versions
-are dead (overwritten or deleted: more than `deleted_threshold` of them and at least
-`vacuum_min_vector_number`); Edge's `optimize()` drops them.  Edge does not report dead
-versions, so they are counted here: every upserted point adds a stored version, so
-dead = points at the last build + points upserted since - points now.
+are dead (more than `deleted_threshold` of them and at least `vacuum_min_vector_number`).
+Edge does not report dead versions, so they are counted here: every upserted point adds
+a stored version, so dead = points at the last build + points upserted since - points now.
 
-A config change waits until no build runs, then reopens the live shard with the new Edge
-config (the next build rebuilds segments to it) or, where Edge cannot change it in place,
-builds a new shard with it: the builder copies the points in, then the same swap follows.
+A config change waits until no build runs, then reopens the live shard with the new config
+or, where Edge cannot change it in place, builds a new shard with it (then the same swap).
 
 Status, as Qdrant defines it:
     green   nothing to do
@@ -88,6 +80,7 @@ class Collection:
         self.config = config
         self.sizes = vector_sizes(config)
         self._lock = threading.RLock()
+        self._paused, self._resumed = False, threading.Condition(self._lock)  # see _writable
         self._shard: edge.EdgeShard | None = None
         self._generation = ""
         self._oplog: list[edge.UpdateOperation] | None = None
@@ -166,6 +159,7 @@ class Collection:
         if builder is not None:
             builder.join()
         with self._lock:
+            self._writable()
             if self._shard is not None:
                 self._shard.flush()
                 self._shard.close()
@@ -184,6 +178,7 @@ class Collection:
     def update(self, op: edge.UpdateOperation, upserted: int = 0) -> None:
         """Apply `op`; `upserted` = the number of points it writes (for the vacuum count)."""
         with self._lock:
+            self._writable()
             shard = self._live()
             try:
                 shard.update(op)
@@ -231,6 +226,7 @@ class Collection:
                 builder.join()
                 continue
             with self._lock:
+                self._writable()
                 if waiting_for() is None:
                     yield
                     return
@@ -345,34 +341,42 @@ class Collection:
     ) -> threading.Thread | None:
         """Start an index build unless one is running; return the thread doing it.
         `fresh`: build a new shard with this config from a copy of the points instead."""
+        self.flush()  # most of the flush before anyone waits
         with self._lock:
+            self._writable()
             if self._builder is not None:
                 return self._builder
-            self._live()
             target = self.root / _generation(int(self._generation.split("-")[1]) + 1)
             source = target.with_name(target.name + ".src") if fresh is not None else None
-            for stale in (target, source):
-                if stale is not None:
-                    remove_tree(stale)
-            if source is None:
-                self.copy_flushed(target)
-            else:
-                self.copy_flushed(source)
-                assert fresh is not None
+            for stale in filter(None, (target, source)):
+                remove_tree(stale)
+            self._live().flush()
+            self._paused = True
+        try:  # writes wait for the copy, reads go on
+            sparse_copy(self.shard_dir, source or target)
+            if fresh is not None:
                 edge.EdgeShard.create(str(target), fresh).close()
+        except BaseException:
+            with self._lock:
+                self._paused = False
+                self._resumed.notify_all()
+            raise
+        with self._lock:  # writes resume with the op log started: none is missed
+            self._paused = False
+            self._resumed.notify_all()
             self._rebuilding = source is not None
             self._base_points = self._live().info().points_count
-            self._upserted = 0
-            self._oplog = []
+            self._upserted, self._oplog = 0, []
             self.last_build = BuildRecord(started=time.time())
             self._builder = threading.Thread(
-                target=self._build,
-                args=(target, source, on_swap),
-                name=f"build-{self.name}",
-                daemon=True,
+                target=self._build, args=(target, source, on_swap), daemon=True, name=self.name
             )
             self._builder.start()
-            return self._builder
+        return self._builder
+
+    def _writable(self) -> None:  # wait (the lock released) while a build's copy pauses writes
+        while self._paused:
+            self._resumed.wait()
 
     def _build(self, target: Path, source: Path | None, on_swap: Callable[[], None] | None) -> None:
         record = self.last_build

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crewchief.engine.convert.index_schema import schema_problem
-from crewchief.server.dispatch import call, drop_none, engine_of
+from crewchief.server.dispatch import call, drop_none, engine_of, inline
 from crewchief.server.envelope import (
     ApiError,
     decode_body,
@@ -208,7 +208,9 @@ async def query_points(request: Request) -> Response:
     options = _read_options(request)
     body = await _query_body(request, models.QueryRequest)
     kwargs = query_kwargs(body or models.QueryRequest())
-    result = await call(engine_of(request).query_points, _collection(request), **kwargs, **options)
+    result = await inline(
+        engine_of(request).query_points, _collection(request), **kwargs, **options
+    )
     return ok(request, result)
 
 

@@ -9,9 +9,12 @@ lock, so no other write comes between them.
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import qdrant_edge as edge
 from qdrant_client import models
 
@@ -111,6 +114,60 @@ class PointsAPI:
         if batch:
             self.upsert(collection_name, batch, update_filter=flt, update_mode=mode)
 
+    def upload_collection(
+        self,
+        collection_name: str,
+        vectors: Any,
+        payload: Iterable[dict[Any, Any]] | None = None,
+        ids: Iterable[models.ExtendedPointId] | None = None,
+        batch_size: int = 64,
+        **kwargs: Any,
+    ) -> None:
+        """As in local mode: `vectors` a 2-d numpy array, a {name: array} map or an iterable
+        of vectors; ids default to random UUIDs, payloads to {}.  Numpy arrays go to the
+        shard in slices, checked a batch at a time (no per-point models)."""
+        flt, mode = kwargs.get("update_filter"), kwargs.get("update_mode")
+        rows: Any = vectors
+        if isinstance(vectors, dict) and any(isinstance(v, np.ndarray) for v in vectors.values()):
+            if len({len(v) for v in vectors.values()}) != 1:
+                raise InvalidInput(
+                    "Each named vector should have the same number of vectors",
+                    hint="Pass one array per name, all with one row per point",
+                )
+        elif not isinstance(vectors, np.ndarray):
+            rows = iter(vectors)
+        id_iter = iter(ids) if ids is not None else (str(uuid.uuid4()) for _ in itertools.count())
+        pay_iter = iter(payload) if payload is not None else itertools.repeat({})
+        lo = 0
+        while True:
+            if isinstance(rows, np.ndarray):
+                chunk: Any = rows[lo : lo + batch_size]
+            elif isinstance(rows, dict):
+                chunk = {name: arr[lo : lo + batch_size] for name, arr in rows.items()}
+            else:
+                chunk = [
+                    v.tolist() if isinstance(v, np.ndarray) else v or {}
+                    for v in itertools.islice(rows, batch_size)
+                ]
+            count = len(next(iter(chunk.values()))) if isinstance(chunk, dict) else len(chunk)
+            # zip's rule, as in qdrant-client: the shortest of vectors, ids, payloads ends it
+            id_chunk = list(itertools.islice(id_iter, count))
+            pay_chunk = [p or {} for p in itertools.islice(pay_iter, count)]
+            count = min(count, len(id_chunk), len(pay_chunk))
+            if count == 0:
+                return
+            if isinstance(chunk, dict):
+                chunk = {name: arr[:count] for name, arr in chunk.items()}
+            elif isinstance(chunk, np.ndarray):
+                chunk = chunk[:count]
+            else:
+                chunk = _rows_or_maps(chunk[:count])
+            lo += count
+            batch = models.Batch.model_construct(
+                ids=id_chunk[:count], vectors=chunk, payloads=pay_chunk[:count]
+            )
+            self.upsert(collection_name, batch, update_filter=flt, update_mode=mode)
+
     def delete(
         self, collection_name: str, points_selector: Any, wait: bool = True, **kwargs: Any
     ) -> models.UpdateResult:
@@ -139,6 +196,15 @@ class PointsAPI:
         self, collection_name: str, field_name: str, wait: bool = True, **kwargs: Any
     ) -> models.UpdateResult:
         return self._write(collection_name, requests.delete_index_op(field_name))
+
+
+def _rows_or_maps(vectors: list[Any]) -> Any:
+    """Per-point vectors as a Batch holds them: rows, or {name: rows} for named ones."""
+    if vectors and all(type(v) is dict for v in vectors):
+        names = list(dict.fromkeys(k for v in vectors for k in v))
+        if all(len(v) == len(names) for v in vectors):
+            return {name: [v[name] for v in vectors] for name in names}
+    return vectors
 
 
 def _is_ids(selector: Any) -> bool:

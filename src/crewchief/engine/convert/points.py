@@ -15,12 +15,18 @@ from qdrant_client import models
 
 from crewchief.engine.convert.ids import client_point_id, edge_point_id
 from crewchief.engine.convert.vectors import (
+    DENSE,
+    VectorSizes,
+    as_sizes,
     check_vector,
     client_vector,
+    dense_rows,
     edge_vector,
     query_vector,
 )
 from crewchief.errors import InvalidInput
+
+_MAX_ID = 2**64 - 1
 
 __all__ = [
     "check_vector",
@@ -36,21 +42,89 @@ __all__ = [
 def edge_points(
     sizes: Mapping[str, int], points: models.Batch | Iterable[models.PointStruct]
 ) -> list[edge.Point]:
-    """Validate and convert an upsert body (a Batch or PointStructs) to Edge points."""
+    """Validate and convert an upsert body (a Batch or PointStructs) to Edge points.
+
+    The bulk path checks every vector of a name at once (`dense_rows`: numpy arrays and
+    lists of lists, no per-element Python); whatever it cannot vouch for goes through the
+    per-point path, which raises the error of the first bad point, as always."""
+    sizes = as_sizes(sizes)
     if isinstance(points, models.Batch):
-        points = list(_batch_points(points))
-    out = []
-    for p in points:
-        if not isinstance(p, models.PointStruct):
-            p = models.PointStruct.model_validate(p)
-        out.append(
-            edge.Point(
-                id=edge_point_id(p.id),
-                vector=edge_vector(sizes, p.vector),
-                payload=p.payload,
-            )
-        )
-    return out
+        bulk = _bulk_batch(sizes, points)
+        return bulk if bulk is not None else _per_point(sizes, list(_batch_points(points)))
+    structs = [
+        p if isinstance(p, models.PointStruct) else models.PointStruct.model_validate(p)
+        for p in points
+    ]
+    ids = _bulk_ids([p.id for p in structs])
+    vectors = _bulk_vectors(sizes, [p.vector for p in structs]) if ids is not None else None
+    if ids is None or vectors is None:
+        return _per_point(sizes, structs)
+    return list(map(edge.Point, ids, vectors, [p.payload for p in structs]))
+
+
+def _per_point(sizes: VectorSizes, points: Iterable[models.PointStruct]) -> list[edge.Point]:
+    return [
+        edge.Point(id=edge_point_id(p.id), vector=edge_vector(sizes, p.vector), payload=p.payload)
+        for p in points
+    ]
+
+
+def _bulk_ids(ids: list[Any]) -> list[Any] | None:
+    """The ids in the edge's form, or None if one is bad (the per-point path names it)."""
+    if all(type(i) is int for i in ids) and (not ids or 0 <= min(ids) <= max(ids) <= _MAX_ID):
+        return ids
+    try:
+        return [edge_point_id(i) for i in ids]
+    except InvalidInput:
+        return None
+
+
+def _bulk_vectors(sizes: VectorSizes, vectors: list[Any]) -> list[Any] | None:
+    """Per-point vectors (one dense vector each, or maps of dense named ones) checked a
+    name at a time; None when any needs the per-point path."""
+    if all(type(v) is list for v in vectors):
+        return dense_rows(sizes[""], vectors) if sizes.kind("") == DENSE else None
+    if not all(type(v) is dict for v in vectors):
+        return None
+    names: set[str] = set().union(*vectors)
+    for name in names:
+        if sizes.kind(name) != DENSE:
+            return None
+        if dense_rows(sizes[name], [v[name] for v in vectors if name in v]) is None:
+            return None
+    return vectors
+
+
+def _bulk_batch(sizes: VectorSizes, batch: models.Batch) -> list[edge.Point] | None:
+    """A Batch (whose vectors may be numpy arrays) converted a name at a time."""
+    n = len(batch.ids)
+    ids = _bulk_ids(list(batch.ids))
+    payloads: list[Any] = list(batch.payloads) if batch.payloads else [None] * n
+    if ids is None or len(payloads) != n or not all(type(p) is dict or p is None for p in payloads):
+        return None
+    vectors: Any = batch.vectors
+    if isinstance(vectors, dict):
+        if not vectors or any(len(vs) != n for vs in vectors.values()):
+            return None
+        by_name = {}
+        for name, rows in vectors.items():
+            if sizes.kind(str(name)) != DENSE:
+                return None
+            checked = dense_rows(sizes[str(name)], rows)
+            if checked is None:
+                return None
+            by_name[str(name)] = checked
+        per_point: list[Any] = [
+            dict(zip(by_name, row, strict=True)) for row in zip(*by_name.values(), strict=True)
+        ]
+    else:
+        if len(vectors) != n or sizes.kind("") != DENSE:
+            return None
+        checked = dense_rows(sizes[""], vectors)
+        if checked is None:
+            return None
+        per_point = checked
+    return list(map(edge.Point, ids, per_point, payloads))
 
 
 def _batch_points(batch: models.Batch) -> Iterable[models.PointStruct]:
@@ -73,20 +147,31 @@ def _batch_points(batch: models.Batch) -> Iterable[models.PointStruct]:
             hint="ids, vectors and payloads must have the same length",
         )
     for pid, vec, payload in zip(batch.ids, per_point, payloads, strict=True):
+        if payload is not None and not isinstance(payload, dict):
+            raise InvalidInput(
+                f"Wrong input: the payload of point {pid} is a {type(payload).__name__}",
+                hint="A payload is a JSON object (a dict)",
+            )
         yield models.PointStruct.model_construct(id=pid, vector=vec, payload=payload)
 
 
 def client_record(r: edge.Record) -> models.Record:
-    return models.Record(
-        id=client_point_id(r.id), payload=r.payload, vector=client_vector(r.vector)
-    )
+    """An edge record as qdrant-client's Record.  With vectors, built without validation
+    (the edge's values are valid by construction, and pydantic would walk every float);
+    without, validated, which pydantic-core does faster than `model_construct` builds."""
+    vector = client_vector(r.vector)
+    build = models.Record if vector is None else models.Record.model_construct
+    return build(id=client_point_id(r.id), payload=r.payload, vector=vector)
 
 
 def client_scored(p: edge.ScoredPoint) -> models.ScoredPoint:
-    return models.ScoredPoint(
+    """An edge scored point as qdrant-client's ScoredPoint (built as `client_record`)."""
+    vector = client_vector(p.vector)
+    build = models.ScoredPoint if vector is None else models.ScoredPoint.model_construct
+    return build(
         id=client_point_id(p.id),
         version=p.version,
         score=p.score,
         payload=p.payload,
-        vector=client_vector(p.vector),
+        vector=vector,
     )
