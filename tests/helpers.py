@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from qdrant_client import models
 
@@ -31,3 +33,19 @@ def fill(
         ],
     )
     return vectors
+
+
+def f32(x: float) -> float:
+    """The stored float32 value: a server writes it in its shortest form (0.05) and the
+    client reads the nearest double, the engine (and gRPC) hand over the float32's exact
+    double (0.05000000074505806); both are the same float32."""
+    return float(np.float32(x))
+
+
+def f32s(vector: Any) -> Any:
+    """`f32` through a vector of any kind (list, multi-vector, {name: vector})."""
+    if isinstance(vector, dict):
+        return {name: f32s(v) for name, v in vector.items()}
+    if isinstance(vector, list):
+        return [f32s(x) for x in vector]
+    return f32(vector) if isinstance(vector, float) else vector

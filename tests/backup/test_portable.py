@@ -24,7 +24,7 @@ from crewchief.backup.portable import (
 )
 from crewchief.errors import AlreadyExists, SnapshotCorrupt
 from crewchief.target import EmbeddedTarget, ServeTarget, Target
-from tests.helpers import fill
+from tests.helpers import f32, f32s, fill
 from tests.server.serverproc import start_server
 
 N = 300
@@ -87,18 +87,6 @@ def make_rich(client: Any, name: str = "movies") -> None:
     client.create_payload_index(
         name, "year", field_schema=models.IntegerIndexParams(type="integer", lookup=True)
     )
-
-
-def f32(x: float) -> float:
-    """The stored float32 value: a server writes it in its shortest form (0.05), the engine
-    hands over its exact double (0.05000000074505806); both are the same float32."""
-    return float(np.float32(x))
-
-
-def f32s(vector: Any) -> Any:
-    if isinstance(vector, dict):
-        return {name: f32s(v) for name, v in vector.items()}
-    return [f32(x) for x in vector]
 
 
 def everything(client: Any, name: str) -> dict[Any, tuple[Any, Any]]:

@@ -15,7 +15,7 @@ from crewchief.ops import aliases, deploy
 from crewchief.ops.deploy import GateFailed
 from crewchief.ops.gc import execute_gc, plan_gc
 from crewchief.target import Target
-from tests.helpers import fill
+from tests.helpers import f32s, fill
 from tests.ops import embedders
 
 
@@ -80,10 +80,8 @@ def test_deploy_reembeds_and_changes_vector_size(live: Target, tmp_path: Path) -
     assert result.copied == 400
     info = live.client.get_collection("shop")
     assert info.config.params.vectors.size == 24  # type: ignore[union-attr]
-    assert (
-        live.client.retrieve("shop", [3], with_vectors=True)[0].vector
-        == embedders.by_year([movie_payload(3)])[0]
-    )
+    stored = live.client.retrieve("shop", [3], with_vectors=True)[0].vector
+    assert f32s(stored) == f32s(embedders.by_year([movie_payload(3)])[0])
 
 
 def test_failed_gate_leaves_alias_untouched_and_says_by_how_much(

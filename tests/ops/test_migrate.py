@@ -18,7 +18,7 @@ from crewchief.core.aliases import create_op
 from crewchief.errors import Refused
 from crewchief.ops import migrate as ops
 from crewchief.target import EmbeddedTarget, ServeTarget, Target
-from tests.helpers import fill
+from tests.helpers import f32, fill
 from tests.server.serverproc import start_server
 
 
@@ -32,7 +32,7 @@ def make_source(tgt: Target) -> None:
 def top(tgt: Target, name: str) -> list[tuple[Any, float]]:
     q = [0.1 * i for i in range(8)]
     hits = tgt.client.query_points(name, q, limit=5, search_params=models.SearchParams(exact=True))
-    return [(h.id, h.score) for h in hits.points]
+    return [(h.id, f32(h.score)) for h in hits.points]  # served: shortest float32 form
 
 
 def test_migrate_with_aliases_from_embedded_to_served(tmp_path: Path) -> None:

@@ -18,10 +18,12 @@ from typing import Any
 
 import grpc
 import httpx
+import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from qdrant_client import QdrantClient, models
 from qdrant_client import grpc as pb
+from qdrant_client.http import models as rest
 from qdrant_client.http.exceptions import UnexpectedResponse
 
 from crewchief.server.grpc.collections import CollectionsService
@@ -104,15 +106,29 @@ def channel(server: ServerProcess) -> Iterator[grpc.Channel]:
         yield ch
 
 
+def _f32(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_f32(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _f32(x) for k, x in v.items()}
+    return float(np.float32(v)) if isinstance(v, float) else v
+
+
 def as_grpc(value: Any) -> Any:
-    """A REST answer as qdrant-client reads the gRPC one: gRPC has no "no payload",
-    an empty map instead (Qdrant's own gRPC answers the same)."""
+    """A REST answer as qdrant-client reads the gRPC one: a record has no "no payload", an
+    empty map instead, and floats arrive as float32s, where REST writes them shortest
+    (0.05) and the client reads the nearest double (Qdrant's own two APIs differ alike)."""
     if isinstance(value, list | tuple):
         return type(value)(as_grpc(v) for v in value)
-    if isinstance(value, models.QueryResponse):
-        return models.QueryResponse(points=as_grpc(value.points))
-    if isinstance(value, models.Record | models.ScoredPoint) and value.payload is None:
-        return value.model_copy(update={"payload": {}})
+    if isinstance(value, rest.QueryResponse):  # (models.QueryResponse is fastembed's)
+        return rest.QueryResponse(points=as_grpc(value.points))
+    if isinstance(value, models.Record | models.ScoredPoint):
+        update: dict[str, Any] = {"vector": _f32(value.vector)}
+        if isinstance(value, models.ScoredPoint):
+            update["score"] = float(np.float32(value.score))
+        elif value.payload is None:  # records only: a scored point without payload is None
+            update["payload"] = {}
+        return value.model_copy(update=update)
     return value
 
 
@@ -186,8 +202,8 @@ def test_points_as_over_rest(rpc: QdrantClient, client: QdrantClient, name: str)
     )
     assert rpc.count(name) == client.count(name)
     assert rpc.count(name, count_filter=flt).count == 10
-    assert rpc.retrieve(name, [1, 2, 99], with_vectors=True) == client.retrieve(
-        name, [1, 2, 99], with_vectors=True
+    assert rpc.retrieve(name, [1, 2, 99], with_vectors=True) == as_grpc(
+        client.retrieve(name, [1, 2, 99], with_vectors=True)
     )
     assert rpc.retrieve(name, [4], with_payload=["genre"])[0].payload == {"genre": "drama"}
 
@@ -195,7 +211,7 @@ def test_points_as_over_rest(rpc: QdrantClient, client: QdrantClient, name: str)
     assert (page, offset) == as_grpc(client.scroll(name, limit=15, with_payload=False))
     assert offset == 15 and all(r.payload == {} for r in page)
     rest_page, _ = client.scroll(name, scroll_filter=flt, offset=8, limit=100)
-    assert rpc.scroll(name, scroll_filter=flt, offset=8, limit=100) == (rest_page, None)
+    assert rpc.scroll(name, scroll_filter=flt, offset=8, limit=100) == (as_grpc(rest_page), None)
 
     query = pts[0].vector
     for kwargs in (
@@ -210,10 +226,10 @@ def test_points_as_over_rest(rpc: QdrantClient, client: QdrantClient, name: str)
         ), kwargs
     # what the engine refuses, it refuses alike over both APIs
     with pytest.raises(UnexpectedResponse) as refused:
-        client.query_points(name, query=1, limit=1)
+        client.query_points(name, query=[1.0, 2.0], limit=1)  # a vector of the wrong size
     assert refused.value.status_code == 400
     rest_message = refused.value.content.decode()
-    code, message = status_of(lambda: rpc.query_points(name, query=1, limit=1))
+    code, message = status_of(lambda: rpc.query_points(name, query=[1.0, 2.0], limit=1))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and json_message(rest_message) == message
     batch = [
         models.QueryRequest(query=query, limit=2),

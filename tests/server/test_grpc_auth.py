@@ -257,7 +257,7 @@ def test_messages_and_nothing_changes(auth_server: ServerProcess, world: dict[st
         err: Any = info.value
         assert err.code() == grpc.StatusCode.PERMISSION_DENIED
         assert (
-            err.details() == "Forbidden: the read-only API key cannot perform this write operation"
+            err.details() == "Forbidden: Global manage access is required"  # as over REST
         )
         with pytest.raises(grpc.RpcError) as info:
             anonymous.get_collections()

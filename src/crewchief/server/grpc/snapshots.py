@@ -78,7 +78,8 @@ class SnapshotsService(pb.SnapshotsServicer):
 class QdrantService(pb.QdrantServicer):
     def __init__(self) -> None:
         info = version_info()  # what `GET /` says
-        self.reply = pb.HealthCheckReply(title=info.title, version=info.version)
+        commit = {"commit": info.commit} if info.commit else {}
+        self.reply = pb.HealthCheckReply(title=info.title, version=info.version, **commit)
 
     @rpc
     def HealthCheck(self, request: pb.HealthCheckRequest, context: Any) -> Any:
