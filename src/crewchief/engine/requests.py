@@ -32,6 +32,7 @@ from crewchief.engine.convert.index_schema import edge_field_index_schema
 from crewchief.engine.convert.payload import check_payload_key, edge_with_payload
 from crewchief.engine.convert.points import edge_points
 from crewchief.engine.convert.values import edge_values
+from crewchief.engine.convert.vectors import edge_with_vectors
 from crewchief.engine.query import params as _query_params
 from crewchief.errors import InvalidInput
 
@@ -112,14 +113,6 @@ def delete_index_op(field_name: str) -> edge.UpdateOperation:
 
 
 # -- reads ---------------------------------------------------------------------------------------
-
-
-def edge_with_vectors(v: bool | Sequence[str] | None) -> bool | list[str]:
-    if v is None:
-        return False
-    if isinstance(v, bool):
-        return v
-    return [str(x) for x in v]
 
 
 def check_limit(limit: int) -> None:

@@ -289,3 +289,12 @@ def query_vector(sizes: Mapping[str, int], query: Any, using: str | None) -> edg
         )
     vector = check_vector(sizes, using or "", query)
     return edge.Query.Nearest(vector, using=using) if using else edge.Query.Nearest(vector)
+
+
+def edge_with_vectors(v: bool | Sequence[str] | None) -> bool | list[str]:
+    """A `with_vectors` selector for the edge: all, none, or these names."""
+    if v is None:
+        return False
+    if isinstance(v, bool):
+        return v
+    return [str(x) for x in v]

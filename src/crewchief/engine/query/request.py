@@ -22,7 +22,7 @@ from crewchief.engine.convert.filters import edge_filter
 from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.convert.payload import edge_with_payload
 from crewchief.engine.convert.values import edge_values
-from crewchief.engine.convert.vectors import client_vector
+from crewchief.engine.convert.vectors import client_vector, edge_with_vectors
 from crewchief.engine.query.params import search_params
 from crewchief.engine.query.prefetch import edge_prefetches, edge_scoring
 from crewchief.engine.query.resolve import Resolved, exclude_referenced, stages
@@ -68,14 +68,6 @@ def query_request(
             score_threshold=top.score_threshold,
             params=search_params(top.params),
         )
-
-
-def edge_with_vectors(v: bool | Sequence[str] | None) -> bool | list[str]:
-    if v is None:
-        return False
-    if isinstance(v, bool):
-        return v
-    return [str(x) for x in v]
 
 
 def has_formula(top: Stage) -> bool:
