@@ -12,7 +12,13 @@ from qdrant_client import QdrantClient, models
 from crewchief import Engine
 from crewchief.core.aliases import plan_alias_changes
 from crewchief.engine.catalog import HISTORY
-from crewchief.errors import AliasNotFound, AlreadyExists, CollectionNotFound, InvalidName
+from crewchief.errors import (
+    AliasNotFound,
+    AlreadyExists,
+    CollectionNotFound,
+    InvalidInput,
+    InvalidName,
+)
 from tests.helpers import fill
 
 
@@ -171,8 +177,8 @@ def test_deleting_a_collection_drops_its_aliases(two: Engine) -> None:
 
 def test_collection_may_not_take_an_alias_name(two: Engine) -> None:
     two.update_collection_aliases([create("prod", "v1")])
-    with pytest.raises(AlreadyExists):
-        fill(two, "prod", n=1, dim=4)
+    with pytest.raises(InvalidInput, match="Alias with the same name already exists"):
+        fill(two, "prod", n=1, dim=4)  # Qdrant: 400 bad input, not a 409 conflict
 
 
 def test_aliases_and_history_survive_reopen(two: Engine) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from crewchief.core.aliases import AliasChange, AliasOp, check_expected, now_iso, plan_alias_changes
-from crewchief.errors import AlreadyExists, CollectionNotFound
+from crewchief.errors import AlreadyExists, CollectionNotFound, InvalidInput
 from crewchief.fsutil import append_line, atomic_write_bytes, atomic_write_json
 
 CATALOG = "catalog.json"
@@ -90,9 +90,10 @@ class Catalog:
                     f"Collection `{name}` already exists!",
                     hint="Pick another name, or delete that collection first",
                 )
-            if name in self.aliases:
-                raise AlreadyExists(
-                    f"Alias with the same name `{name}` already exists",
+            if name in self.aliases:  # Qdrant: bad input (400), not a conflict
+                raise InvalidInput(
+                    f"Can't create collection with name {name}. "
+                    "Alias with the same name already exists",
                     hint="Pick a collection name that is not an alias name",
                 )
             self._save({**self.collections, name: meta}, self.aliases, self.alias_seq)

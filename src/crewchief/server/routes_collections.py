@@ -10,7 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crewchief.server.dispatch import call, drop_none, engine_of
-from crewchief.server.envelope import ok, parse_body, query_bool, query_enum, query_int
+from crewchief.server.envelope import (
+    ok,
+    parse_body,
+    query_bool,
+    query_enum,
+    query_int,
+    to_jsonable,
+)
 
 # CreateCollection body field -> QdrantClient.create_collection keyword
 _CREATE_KWARGS = {"vectors": "vectors_config", "sparse_vectors": "sparse_vectors_config"}
@@ -32,7 +39,9 @@ async def list_collections(request: Request) -> Response:
 
 async def get_collection(request: Request) -> Response:
     name = request.path_params["collection_name"]
-    return ok(request, await call(engine_of(request).get_collection, name))
+    info = to_jsonable(await call(engine_of(request).get_collection, name))
+    info["config"].setdefault("quantization_config", None)  # Qdrant writes it, null or not
+    return ok(request, info)
 
 
 async def create_collection(request: Request) -> Response:

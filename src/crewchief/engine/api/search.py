@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import qdrant_edge as edge
 from qdrant_client import models
 
+from crewchief.engine import strict
 from crewchief.engine.convert.filters import edge_filter
 from crewchief.engine.convert.ids import client_point_id, edge_point_id
 from crewchief.engine.convert.payload import check_payload_key
@@ -66,6 +67,8 @@ class SearchAPI:
         sr.check_at_least("limit", limit, 1)
         col = self._collections.get(collection_name)
         group_by = check_payload_key(group_by, "group_by")
+        grouped = {**kwargs, "group_by": group_by, "group_size": group_size}
+        strict.query(col, query, using, prefetch, query_filter, search_params, limit, grouped)
         lookup = _with_lookup(with_lookup)
         if lookup is not None and not self.collection_exists(lookup.collection):
             raise NotFound(
