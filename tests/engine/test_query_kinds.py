@@ -487,3 +487,18 @@ def test_prefetch_fields_change_the_answer(eng: Engine) -> None:
                 eng, {"query": fuse, "prefetch": base.model_copy(update={"query": 3}), "limit": 20}
             )
         assert _answer(eng, {"query": fuse, "prefetch": stage, "limit": 20}) != first, field
+
+
+def test_mmr_on_a_sparse_vector_is_refused_not_a_500(tmp_path: Path) -> None:
+    """Edge 0.9.0 fails on MMR over a sparse vector ("vector data config ... not found"):
+    refused up front, with the reason, instead of an engine failure."""
+    sparse = models.SparseVector(indices=[1, 5], values=[1.0, 0.5])
+    with Engine(tmp_path / "mmr") as engine:
+        engine.create_collection(
+            "c", vectors_config={}, sparse_vectors_config={"s": models.SparseVectorParams()}
+        )
+        engine.upsert("c", [models.PointStruct(id=1, vector={"s": sparse})])
+        query = models.NearestQuery(nearest=sparse, mmr=models.Mmr(diversity=0.5))
+        with pytest.raises(InvalidInput, match="MMR on a sparse vector"):
+            engine.query_points("c", query=query, using="s")
+        assert engine.query_points("c", query=sparse, using="s").points[0].id == 1

@@ -159,6 +159,11 @@ def _nearest(q: models.NearestQuery, using: str | None, limit: int, vec: VectorO
             f"value {candidates} invalid, must be {MAX_MMR_CANDIDATES} or smaller",
             "Leave it out: the limit is used",
         )
+    if isinstance(vector, edge.SparseVector):  # Edge 0.9.0 fails on it ("vector data config")
+        raise InvalidInput(
+            "MMR on a sparse vector is not supported by the embedded engine (Qdrant Edge 0.9.0)",
+            hint="Use mmr with a dense or multi-vector `using`, or leave mmr out",
+        )
     lambda_ = DEFAULT_MMR_LAMBDA if diversity is None else 1.0 - diversity
     pool = limit if candidates is None else candidates
     return edge.Mmr(vector, lambda_, pool, using=using)
