@@ -62,6 +62,13 @@ def test_query_limit_and_timeout(engine: Engine) -> None:
     refused(lambda: e.count("c", timeout=3), 'Limit exceeded 3 > 2 for "timeout"')
 
 
+def test_matrix_limit_is_sample_times_limit(engine: Engine) -> None:
+    e = setup(engine, max_query_limit=15)
+    assert e.search_matrix_pairs("c", sample=5, limit=3).pairs  # 15: at the limit
+    refused(lambda: e.search_matrix_pairs("c", sample=10, limit=2), "Limit exceeded 20 > 15")
+    refused(lambda: e.search_matrix_offsets("c", sample=8, limit=2), "Limit exceeded 16 > 15")
+
+
 def test_disabled_checks_nothing(engine: Engine) -> None:
     e = setup(engine, max_query_limit=1)
     e.update_collection("c", strict_mode_config=models.StrictModeConfig(enabled=False))

@@ -181,6 +181,7 @@ class SearchAPI:
         sr.check_at_least("sample", sample, 2)
         sr.check_at_least("limit", limit, 1)
         col = self._collections.get(name)
+        strict.read(col, query_filter, limit=sample * limit)  # Qdrant's limit: sample x limit
         vector = using or ""
         missing = sr.missing_vector(col.config, vector)
         if missing is not None:
