@@ -10,7 +10,9 @@ over REST) for the given time:
 - readers (all but two clients): query / retrieve / scroll / count through the alias,
   checking every answer (ids present, `v` in {1, 2}, the count exact);
 - one writer: upserts of 20 points and deletes of 5 in `soak_w` (ids in a rolling
-  window, so the data stays bounded), and queries on it;
+  window, so the data stays bounded), and queries on it, at most WRITER_STEPS_PER_S
+  steps a second: a fixed write volume, so a faster server does not see more data (and a
+  bigger WAL) in the same run than a slower one;
 - one admin: switches the alias v1 <-> v2 (one atomic delete+create batch) twice a
   second, creates and deletes a snapshot of `soak_v1` every 10 s and a full
   snapshot every 60 s, and counts in between.
@@ -53,6 +55,7 @@ DIM = 64
 WRITE_WINDOW = 5000
 LISTENING = re.compile(r"listening on (http://\S+)")
 MAX_GROWTH = 0.10
+WRITER_STEPS_PER_S = 40  # the write load: an upsert + a delete, or a query, per step
 
 
 @dataclass
@@ -225,9 +228,12 @@ def run_client(
         "next_snapshot": time.monotonic() + 5,
         "next_full": time.monotonic() + 30,
     }
-    deadline = time.monotonic() + seconds
+    begun = time.monotonic()
+    deadline = begun + seconds
     step = 0
     while time.monotonic() < deadline:
+        if role == "writer" and (ahead := begun + step / WRITER_STEPS_PER_S - time.monotonic()) > 0:
+            time.sleep(ahead)
         try:
             if role == "reader":
                 reader(client, rng, points, out)
