@@ -57,6 +57,13 @@ SERVED = {
         "QueryBatch",
         "CreateFieldIndex",
         "DeleteFieldIndex",
+        "SetPayload",
+        "OverwritePayload",
+        "DeletePayload",
+        "ClearPayload",
+        "UpdateVectors",
+        "DeleteVectors",
+        "UpdateBatch",
     },
     "Snapshots": {"Create", "List", "Delete", "CreateFull", "ListFull", "DeleteFull"},
     "Qdrant": {"HealthCheck"},
@@ -262,6 +269,96 @@ def test_points_as_over_rest(rpc: QdrantClient, client: QdrantClient, name: str)
     assert "year" not in client.get_collection(name).payload_schema
 
 
+def test_payload_vector_and_batch_updates_as_over_rest(
+    rpc: QdrantClient, client: QdrantClient, channel: grpc.Channel, name: str
+) -> None:
+    """Each update once over gRPC on one collection and once over REST on its twin:
+    afterwards both hold the same points."""
+    twin = name + "_rest"
+    multi = {"": VECTORS, "b": models.VectorParams(size=2, distance=models.Distance.DOT)}
+    for c in (name, twin):
+        client.create_collection(c, vectors_config=multi)
+        client.upsert(
+            c,
+            [
+                models.PointStruct(
+                    id=i,
+                    vector={"": [1.0, i, 0.5, 0.25], "b": [i, 1.0]},
+                    payload={"n": i, "tag": "a" if i % 2 else "b", "meta": {"x": 1}},
+                )
+                for i in range(1, 9)
+            ],
+        )
+    odd = models.Filter(must=[models.FieldCondition(key="tag", match=models.MatchValue(value="a"))])
+    calls: list[Callable[[QdrantClient, str], Any]] = [
+        lambda c, n: c.set_payload(n, {"new": 1}, points=[1, 2]),
+        lambda c, n: c.set_payload(n, {"deep": True}, points=odd, key="meta"),
+        lambda c, n: c.overwrite_payload(n, {"only": "this"}, points=[3]),
+        lambda c, n: c.delete_payload(n, ["n"], points=[4, 5]),
+        lambda c, n: c.clear_payload(n, models.PointIdsList(points=[6])),
+        lambda c, n: c.update_vectors(
+            n, [models.PointVectors(id=7, vector={"b": [9.0, 9.0]})], update_filter=odd
+        ),
+        lambda c, n: c.update_vectors(n, [models.PointVectors(id=8, vector={"b": [8.0, 8.0]})]),
+        lambda c, n: c.delete_vectors(n, ["b"], points=models.PointIdsList(points=[1])),
+        lambda c, n: c.batch_update_points(
+            n,
+            [
+                models.SetPayloadOperation(
+                    set_payload=models.SetPayload(payload={"batch": 1}, filter=odd)
+                ),
+                models.DeletePayloadOperation(
+                    delete_payload=models.DeletePayload(keys=["tag"], points=[2])
+                ),
+                models.DeleteVectorsOperation(
+                    delete_vectors=models.DeleteVectors(vector=["b"], points=[3])
+                ),
+                models.UpsertOperation(
+                    upsert=models.PointsList(
+                        points=[models.PointStruct(id=20, vector={"": [1, 0, 0, 0], "b": [1, 1]})]
+                    )
+                ),
+            ],
+        ),
+    ]
+    for call in calls:
+        done = call(rpc, name)
+        assert call(client, twin) is not None
+        results = done if isinstance(done, list) else [done]
+        assert [r.status for r in results] == [models.UpdateStatus.COMPLETED] * len(results)
+    assert len(rpc.batch_update_points(name, [])) == 0 == len(client.batch_update_points(twin, []))
+    want = client.scroll(twin, limit=100, with_vectors=True)
+    assert client.scroll(name, limit=100, with_vectors=True) == want
+    assert client.retrieve(name, [7], with_vectors=True)[0].vector["b"] == [9.0, 9.0]
+    assert client.retrieve(name, [8], with_vectors=True)[0].vector["b"] == [8.0, 8.0]
+    assert isinstance(client.retrieve(name, [1], with_vectors=True)[0].vector, list)  # no "b"
+    assert client.retrieve(name, [3])[0].payload == {"only": "this"}  # no tag left
+
+    # refusals: the REST route's status and text, and nothing changes
+    stub = pb.PointsStub(channel)
+    BAD = grpc.StatusCode.INVALID_ARGUMENT
+    code, message = status_of(
+        lambda: stub.SetPayload(pb.SetPayloadPoints(collection_name=name, wait=True))
+    )
+    assert (code, message) == (
+        BAD,
+        "Wrong input: Either list of point ids or filter must be provided",
+    )
+    code, message = status_of(lambda: rpc.delete_vectors(name, [], points=[1]))
+    assert code == BAD and "must specify vector names to delete" in message
+    code, message = status_of(lambda: rpc.update_vectors(name, []))
+    assert code == BAD and "must specify points to update" in message
+    code, message = status_of(lambda: rpc.set_payload(name + "_missing", {"a": 1}, points=[1]))
+    assert code == grpc.StatusCode.NOT_FOUND
+    code, message = status_of(
+        lambda: rpc.update_vectors(name, [models.PointVectors(id=1, vector={"zz": [1.0]})])
+    )
+    with pytest.raises(UnexpectedResponse) as refused:
+        client.update_vectors(twin, [models.PointVectors(id=1, vector={"zz": [1.0]})])
+    assert (code, message) == (BAD, json_message(refused.value.content.decode()))
+    assert client.scroll(name, limit=100, with_vectors=True) == want
+
+
 def test_uuid_ids(rpc: QdrantClient, client: QdrantClient, name: str) -> None:
     client.create_collection(name, vectors_config=VECTORS)
     ids = ["5c56c793-69f3-4fbf-87e6-c4bf54c28c26", "6c56c793-69f3-4fbf-87e6-c4bf54c28c26"]
@@ -364,9 +461,11 @@ def test_unserved_rpcs_answer_unimplemented_naming_themselves(
     rpc: QdrantClient, channel: grpc.Channel, client: QdrantClient, name: str
 ) -> None:
     make_collection(client, name, n=3, dim=4)
-    code, message = status_of(lambda: rpc.set_payload(name, {"x": 1}, points=[1]))
+    code, message = status_of(
+        lambda: pb.PointsStub(channel).Recommend(pb.RecommendPoints(collection_name=name))
+    )
     assert code == grpc.StatusCode.UNIMPLEMENTED
-    assert "/qdrant.Points/SetPayload" in message
+    assert "/qdrant.Points/Recommend" in message
     code, message = status_of(lambda: pb.PointsStub(channel).Search(pb.SearchPoints()))
     assert (code, "/qdrant.Points/Search" in message) == (grpc.StatusCode.UNIMPLEMENTED, True)
     code, message = status_of(
