@@ -64,6 +64,10 @@ SERVED = {
         "UpdateVectors",
         "DeleteVectors",
         "UpdateBatch",
+        "Facet",
+        "SearchMatrixPairs",
+        "SearchMatrixOffsets",
+        "QueryGroups",
     },
     "Snapshots": {"Create", "List", "Delete", "CreateFull", "ListFull", "DeleteFull"},
     "Qdrant": {"HealthCheck"},
@@ -357,6 +361,40 @@ def test_payload_vector_and_batch_updates_as_over_rest(
         client.update_vectors(twin, [models.PointVectors(id=1, vector={"zz": [1.0]})])
     assert (code, message) == (BAD, json_message(refused.value.content.decode()))
     assert client.scroll(name, limit=100, with_vectors=True) == want
+
+
+def test_groups_matrices_and_facets_as_over_rest(
+    rpc: QdrantClient, client: QdrantClient, name: str
+) -> None:
+    pts = make_collection(client, name, n=40, dim=4)
+    client.create_payload_index(name, "genre", models.PayloadSchemaType.KEYWORD, wait=True)
+    for kwargs in ({}, {"limit": 2, "exact": True}):
+        assert rpc.facet(name, "genre", **kwargs) == client.facet(name, "genre", **kwargs)
+    for kwargs in ({"sample": 40}, {"sample": 40, "limit": 4}):  # every point: no sampling
+        pairs = rpc.search_matrix_pairs(name, **kwargs)
+        rest_pairs = client.search_matrix_pairs(name, **kwargs)
+        assert [(p.a, p.b) for p in pairs.pairs] == [(p.a, p.b) for p in rest_pairs.pairs]
+        scores = [p.score for p in rest_pairs.pairs]
+        assert [p.score for p in pairs.pairs] == pytest.approx(scores, rel=1e-6)
+        got, want = (
+            rpc.search_matrix_offsets(name, **kwargs),
+            client.search_matrix_offsets(name, **kwargs),
+        )
+        assert (got.offsets_row, got.offsets_col, got.ids) == (
+            want.offsets_row,
+            want.offsets_col,
+            want.ids,
+        )
+        assert got.scores == pytest.approx(want.scores, rel=1e-6)
+    for kwargs in ({}, {"limit": 2, "group_size": 1, "with_payload": True}):
+        got_groups = rpc.query_points_groups(name, "genre", query=pts[0].vector, **kwargs)
+        want_groups = client.query_points_groups(name, "genre", query=pts[0].vector, **kwargs)
+        assert [g.id for g in got_groups.groups] == [g.id for g in want_groups.groups]
+        assert [[(h.id, h.payload) for h in g.hits] for g in got_groups.groups] == [
+            [(h.id, h.payload) for h in g.hits] for g in want_groups.groups
+        ]
+    code, _ = status_of(lambda: rpc.facet(name + "_missing", "genre"))
+    assert code == grpc.StatusCode.NOT_FOUND
 
 
 def test_uuid_ids(rpc: QdrantClient, client: QdrantClient, name: str) -> None:

@@ -174,6 +174,27 @@ def calls() -> list[Rpc]:
             ),
         ),
         Rpc(WRITE, "Points", "UpdateBatch", lambda w: pb.UpdateBatchPoints(collection_name=C)),
+        Rpc(READ, "Points", "Facet", lambda w: pb.FacetCounts(collection_name=C, key="genre")),
+        Rpc(
+            READ,
+            "Points",
+            "SearchMatrixPairs",
+            lambda w: pb.SearchMatrixPoints(collection_name=C),
+        ),
+        Rpc(
+            READ,
+            "Points",
+            "SearchMatrixOffsets",
+            lambda w: pb.SearchMatrixPoints(collection_name=C),
+        ),
+        Rpc(
+            READ,
+            "Points",
+            "QueryGroups",
+            lambda w: pb.QueryPointGroups(
+                collection_name=C, query=q.query, group_by="genre", limit=2
+            ),
+        ),
         # not served: the key is judged first, as in Qdrant (a write stays refused to the reader)
         Rpc(
             WRITE,
@@ -181,7 +202,6 @@ def calls() -> list[Rpc]:
             "DeleteShardKey",
             lambda w: pb.DeleteShardKeyRequest(collection_name=C),
         ),
-        Rpc(READ, "Points", "Facet", lambda w: pb.FacetCounts(collection_name=C, key="genre")),
     ]
 
 

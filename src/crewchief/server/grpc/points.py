@@ -6,8 +6,8 @@ query does not, scroll's limit is 10, count is exact) and calls the same typed
 `Engine` method.  Updates answer `acknowledged` unless the client waited
 (Qdrant's gRPC default is not to wait); either way the engine applied the
 update and wrote it to its WAL before answering.  Payload, vector and batch
-updates are point_updates.py's.  RPCs without a REST route yet (search,
-recommend, ...) answer UNIMPLEMENTED, naming themselves.
+updates are point_updates.py's; groups, matrices and facets point_searches.py's.
+RPCs without a REST route yet (search, recommend, ...) answer UNIMPLEMENTED, naming themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from qdrant_client.http import models
 
 from crewchief.engine import Engine
 from crewchief.server.grpc import convert
+from crewchief.server.grpc.point_searches import PointSearches
 from crewchief.server.grpc.point_updates import PointUpdates, updated
 from crewchief.server.grpc.status import fill_unimplemented, parsing, rpc
 from crewchief.server.routes_points import query_kwargs
@@ -41,7 +42,7 @@ def _scored(response: Any) -> list[Any]:
 
 
 @fill_unimplemented("Points", pb.PointsServicer)
-class PointsService(PointUpdates, pb.PointsServicer):
+class PointsService(PointUpdates, PointSearches, pb.PointsServicer):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
