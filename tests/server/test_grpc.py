@@ -42,6 +42,7 @@ SERVED = {
         "Get",
         "CollectionExists",
         "Create",
+        "Update",
         "Delete",
         "UpdateAliases",
         "ListAliases",
@@ -394,6 +395,22 @@ def test_groups_matrices_and_facets_as_over_rest(
             [(h.id, h.payload) for h in g.hits] for g in want_groups.groups
         ]
     code, _ = status_of(lambda: rpc.facet(name + "_missing", "genre"))
+    assert code == grpc.StatusCode.NOT_FOUND
+
+
+def test_update_collection_as_over_rest(rpc: QdrantClient, client: QdrantClient, name: str) -> None:
+    twin = name + "_rest"
+    changes: dict[str, Any] = {
+        "hnsw_config": models.HnswConfigDiff(m=32, ef_construct=50),
+        "optimizers_config": models.OptimizersConfigDiff(indexing_threshold=1000),
+        "collection_params": models.CollectionParamsDiff(on_disk_payload=True),
+    }
+    for c, via in ((name, rpc), (twin, client)):
+        client.create_collection(c, vectors_config=VECTORS)
+        assert via.update_collection(c, **changes) is True
+    got, want = client.get_collection(name).config, client.get_collection(twin).config
+    assert got == want and got.hnsw_config.m == 32 and got.params.on_disk_payload is True
+    code, _ = status_of(lambda: rpc.update_collection(name + "_missing", **changes))
     assert code == grpc.StatusCode.NOT_FOUND
 
 

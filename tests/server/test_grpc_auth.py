@@ -80,6 +80,14 @@ def calls() -> list[Rpc]:
             "Delete",
             lambda w: pb.DeleteCollection(collection_name="gauthz_doomed"),
         ),
+        Rpc(
+            WRITE,
+            "Collections",
+            "Update",
+            lambda w: pb.UpdateCollection(
+                collection_name=C, hnsw_config=pb.HnswConfigDiff(ef_construct=64)
+            ),
+        ),
         Rpc(WRITE, "Collections", "UpdateAliases", lambda w: pb.ChangeAliases(actions=[alias])),
         Rpc(
             READ,
