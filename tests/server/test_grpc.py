@@ -42,6 +42,7 @@ SERVED = {
         "Get",
         "CollectionExists",
         "Create",
+        "Update",
         "Delete",
         "UpdateAliases",
         "ListAliases",
@@ -57,6 +58,17 @@ SERVED = {
         "QueryBatch",
         "CreateFieldIndex",
         "DeleteFieldIndex",
+        "SetPayload",
+        "OverwritePayload",
+        "DeletePayload",
+        "ClearPayload",
+        "UpdateVectors",
+        "DeleteVectors",
+        "UpdateBatch",
+        "Facet",
+        "SearchMatrixPairs",
+        "SearchMatrixOffsets",
+        "QueryGroups",
     },
     "Snapshots": {"Create", "List", "Delete", "CreateFull", "ListFull", "DeleteFull"},
     "Qdrant": {"HealthCheck"},
@@ -262,6 +274,146 @@ def test_points_as_over_rest(rpc: QdrantClient, client: QdrantClient, name: str)
     assert "year" not in client.get_collection(name).payload_schema
 
 
+def test_payload_vector_and_batch_updates_as_over_rest(
+    rpc: QdrantClient, client: QdrantClient, channel: grpc.Channel, name: str
+) -> None:
+    """Each update once over gRPC on one collection and once over REST on its twin:
+    afterwards both hold the same points."""
+    twin = name + "_rest"
+    multi = {"": VECTORS, "b": models.VectorParams(size=2, distance=models.Distance.DOT)}
+    for c in (name, twin):
+        client.create_collection(c, vectors_config=multi)
+        client.upsert(
+            c,
+            [
+                models.PointStruct(
+                    id=i,
+                    vector={"": [1.0, i, 0.5, 0.25], "b": [i, 1.0]},
+                    payload={"n": i, "tag": "a" if i % 2 else "b", "meta": {"x": 1}},
+                )
+                for i in range(1, 9)
+            ],
+        )
+    odd = models.Filter(must=[models.FieldCondition(key="tag", match=models.MatchValue(value="a"))])
+    calls: list[Callable[[QdrantClient, str], Any]] = [
+        lambda c, n: c.set_payload(n, {"new": 1}, points=[1, 2]),
+        lambda c, n: c.set_payload(n, {"deep": True}, points=odd, key="meta"),
+        lambda c, n: c.overwrite_payload(n, {"only": "this"}, points=[3]),
+        lambda c, n: c.delete_payload(n, ["n"], points=[4, 5]),
+        lambda c, n: c.clear_payload(n, models.PointIdsList(points=[6])),
+        lambda c, n: c.update_vectors(
+            n, [models.PointVectors(id=7, vector={"b": [9.0, 9.0]})], update_filter=odd
+        ),
+        lambda c, n: c.update_vectors(n, [models.PointVectors(id=8, vector={"b": [8.0, 8.0]})]),
+        lambda c, n: c.delete_vectors(n, ["b"], points=models.PointIdsList(points=[1])),
+        lambda c, n: c.batch_update_points(
+            n,
+            [
+                models.SetPayloadOperation(
+                    set_payload=models.SetPayload(payload={"batch": 1}, filter=odd)
+                ),
+                models.DeletePayloadOperation(
+                    delete_payload=models.DeletePayload(keys=["tag"], points=[2])
+                ),
+                models.DeleteVectorsOperation(
+                    delete_vectors=models.DeleteVectors(vector=["b"], points=[3])
+                ),
+                models.UpsertOperation(
+                    upsert=models.PointsList(
+                        points=[models.PointStruct(id=20, vector={"": [1, 0, 0, 0], "b": [1, 1]})]
+                    )
+                ),
+            ],
+        ),
+    ]
+    for call in calls:
+        done = call(rpc, name)
+        assert call(client, twin) is not None
+        results = done if isinstance(done, list) else [done]
+        assert [r.status for r in results] == [models.UpdateStatus.COMPLETED] * len(results)
+    assert len(rpc.batch_update_points(name, [])) == 0 == len(client.batch_update_points(twin, []))
+    want = client.scroll(twin, limit=100, with_vectors=True)
+    assert client.scroll(name, limit=100, with_vectors=True) == want
+    assert client.retrieve(name, [7], with_vectors=True)[0].vector["b"] == [9.0, 9.0]
+    assert client.retrieve(name, [8], with_vectors=True)[0].vector["b"] == [8.0, 8.0]
+    assert isinstance(client.retrieve(name, [1], with_vectors=True)[0].vector, list)  # no "b"
+    assert client.retrieve(name, [3])[0].payload == {"only": "this"}  # no tag left
+
+    # refusals: the REST route's status and text, and nothing changes
+    stub = pb.PointsStub(channel)
+    BAD = grpc.StatusCode.INVALID_ARGUMENT
+    code, message = status_of(
+        lambda: stub.SetPayload(pb.SetPayloadPoints(collection_name=name, wait=True))
+    )
+    assert (code, message) == (
+        BAD,
+        "Wrong input: Either list of point ids or filter must be provided",
+    )
+    code, message = status_of(lambda: rpc.delete_vectors(name, [], points=[1]))
+    assert code == BAD and "must specify vector names to delete" in message
+    code, message = status_of(lambda: rpc.update_vectors(name, []))
+    assert code == BAD and "must specify points to update" in message
+    code, message = status_of(lambda: rpc.set_payload(name + "_missing", {"a": 1}, points=[1]))
+    assert code == grpc.StatusCode.NOT_FOUND
+    code, message = status_of(
+        lambda: rpc.update_vectors(name, [models.PointVectors(id=1, vector={"zz": [1.0]})])
+    )
+    with pytest.raises(UnexpectedResponse) as refused:
+        client.update_vectors(twin, [models.PointVectors(id=1, vector={"zz": [1.0]})])
+    assert (code, message) == (BAD, json_message(refused.value.content.decode()))
+    assert client.scroll(name, limit=100, with_vectors=True) == want
+
+
+def test_groups_matrices_and_facets_as_over_rest(
+    rpc: QdrantClient, client: QdrantClient, name: str
+) -> None:
+    pts = make_collection(client, name, n=40, dim=4)
+    client.create_payload_index(name, "genre", models.PayloadSchemaType.KEYWORD, wait=True)
+    for kwargs in ({}, {"limit": 2, "exact": True}):
+        assert rpc.facet(name, "genre", **kwargs) == client.facet(name, "genre", **kwargs)
+    for kwargs in ({"sample": 40}, {"sample": 40, "limit": 4}):  # every point: no sampling
+        pairs = rpc.search_matrix_pairs(name, **kwargs)
+        rest_pairs = client.search_matrix_pairs(name, **kwargs)
+        assert [(p.a, p.b) for p in pairs.pairs] == [(p.a, p.b) for p in rest_pairs.pairs]
+        scores = [p.score for p in rest_pairs.pairs]
+        assert [p.score for p in pairs.pairs] == pytest.approx(scores, rel=1e-6)
+        got, want = (
+            rpc.search_matrix_offsets(name, **kwargs),
+            client.search_matrix_offsets(name, **kwargs),
+        )
+        assert (got.offsets_row, got.offsets_col, got.ids) == (
+            want.offsets_row,
+            want.offsets_col,
+            want.ids,
+        )
+        assert got.scores == pytest.approx(want.scores, rel=1e-6)
+    for kwargs in ({}, {"limit": 2, "group_size": 1, "with_payload": True}):
+        got_groups = rpc.query_points_groups(name, "genre", query=pts[0].vector, **kwargs)
+        want_groups = client.query_points_groups(name, "genre", query=pts[0].vector, **kwargs)
+        assert [g.id for g in got_groups.groups] == [g.id for g in want_groups.groups]
+        assert [[(h.id, h.payload) for h in g.hits] for g in got_groups.groups] == [
+            [(h.id, h.payload) for h in g.hits] for g in want_groups.groups
+        ]
+    code, _ = status_of(lambda: rpc.facet(name + "_missing", "genre"))
+    assert code == grpc.StatusCode.NOT_FOUND
+
+
+def test_update_collection_as_over_rest(rpc: QdrantClient, client: QdrantClient, name: str) -> None:
+    twin = name + "_rest"
+    changes: dict[str, Any] = {
+        "hnsw_config": models.HnswConfigDiff(m=32, ef_construct=50),
+        "optimizers_config": models.OptimizersConfigDiff(indexing_threshold=1000),
+        "collection_params": models.CollectionParamsDiff(on_disk_payload=True),
+    }
+    for c, via in ((name, rpc), (twin, client)):
+        client.create_collection(c, vectors_config=VECTORS)
+        assert via.update_collection(c, **changes) is True
+    got, want = client.get_collection(name).config, client.get_collection(twin).config
+    assert got == want and got.hnsw_config.m == 32 and got.params.on_disk_payload is True
+    code, _ = status_of(lambda: rpc.update_collection(name + "_missing", **changes))
+    assert code == grpc.StatusCode.NOT_FOUND
+
+
 def test_uuid_ids(rpc: QdrantClient, client: QdrantClient, name: str) -> None:
     client.create_collection(name, vectors_config=VECTORS)
     ids = ["5c56c793-69f3-4fbf-87e6-c4bf54c28c26", "6c56c793-69f3-4fbf-87e6-c4bf54c28c26"]
@@ -364,9 +516,11 @@ def test_unserved_rpcs_answer_unimplemented_naming_themselves(
     rpc: QdrantClient, channel: grpc.Channel, client: QdrantClient, name: str
 ) -> None:
     make_collection(client, name, n=3, dim=4)
-    code, message = status_of(lambda: rpc.set_payload(name, {"x": 1}, points=[1]))
+    code, message = status_of(
+        lambda: pb.PointsStub(channel).Recommend(pb.RecommendPoints(collection_name=name))
+    )
     assert code == grpc.StatusCode.UNIMPLEMENTED
-    assert "/qdrant.Points/SetPayload" in message
+    assert "/qdrant.Points/Recommend" in message
     code, message = status_of(lambda: pb.PointsStub(channel).Search(pb.SearchPoints()))
     assert (code, "/qdrant.Points/Search" in message) == (grpc.StatusCode.UNIMPLEMENTED, True)
     code, message = status_of(

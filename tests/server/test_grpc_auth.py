@@ -42,6 +42,7 @@ def calls() -> list[Rpc]:
         query=pb.Query(nearest=pb.VectorInput(dense=pb.DenseVector(data=[1, 0, 0, 0]))),
         limit=2,
     )
+    ids = pb.PointsSelector(points=pb.PointsIdsList(ids=[pb.PointId(num=99)]))
     alias = pb.AliasOperations(
         create_alias=pb.CreateAlias(collection_name=C, alias_name="gauthz_alias")
     )
@@ -78,6 +79,14 @@ def calls() -> list[Rpc]:
             "Collections",
             "Delete",
             lambda w: pb.DeleteCollection(collection_name="gauthz_doomed"),
+        ),
+        Rpc(
+            WRITE,
+            "Collections",
+            "Update",
+            lambda w: pb.UpdateCollection(
+                collection_name=C, hnsw_config=pb.HnswConfigDiff(ef_construct=64)
+            ),
         ),
         Rpc(WRITE, "Collections", "UpdateAliases", lambda w: pb.ChangeAliases(actions=[alias])),
         Rpc(
@@ -149,9 +158,58 @@ def calls() -> list[Rpc]:
             "DeleteFull",
             lambda w: pb.DeleteFullSnapshotRequest(snapshot_name=w["full"]),
         ),
-        # not served: the key is judged first, as in Qdrant (a write stays refused to the reader)
         Rpc(WRITE, "Points", "SetPayload", lambda w: pb.SetPayloadPoints(collection_name=C)),
+        Rpc(WRITE, "Points", "OverwritePayload", lambda w: pb.SetPayloadPoints(collection_name=C)),
+        Rpc(
+            WRITE,
+            "Points",
+            "DeletePayload",
+            lambda w: pb.DeletePayloadPoints(collection_name=C, keys=["x"], points_selector=ids),
+        ),
+        Rpc(
+            WRITE,
+            "Points",
+            "ClearPayload",
+            lambda w: pb.ClearPayloadPoints(collection_name=C, points=ids),
+        ),
+        Rpc(WRITE, "Points", "UpdateVectors", lambda w: pb.UpdatePointVectors(collection_name=C)),
+        Rpc(
+            WRITE,
+            "Points",
+            "DeleteVectors",
+            lambda w: pb.DeletePointVectors(
+                collection_name=C, points_selector=ids, vectors=pb.VectorsSelector(names=["zz"])
+            ),
+        ),
+        Rpc(WRITE, "Points", "UpdateBatch", lambda w: pb.UpdateBatchPoints(collection_name=C)),
         Rpc(READ, "Points", "Facet", lambda w: pb.FacetCounts(collection_name=C, key="genre")),
+        Rpc(
+            READ,
+            "Points",
+            "SearchMatrixPairs",
+            lambda w: pb.SearchMatrixPoints(collection_name=C),
+        ),
+        Rpc(
+            READ,
+            "Points",
+            "SearchMatrixOffsets",
+            lambda w: pb.SearchMatrixPoints(collection_name=C),
+        ),
+        Rpc(
+            READ,
+            "Points",
+            "QueryGroups",
+            lambda w: pb.QueryPointGroups(
+                collection_name=C, query=q.query, group_by="genre", limit=2
+            ),
+        ),
+        # not served: the key is judged first, as in Qdrant (a write stays refused to the reader)
+        Rpc(
+            WRITE,
+            "Collections",
+            "DeleteShardKey",
+            lambda w: pb.DeleteShardKeyRequest(collection_name=C),
+        ),
     ]
 
 

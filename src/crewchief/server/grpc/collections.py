@@ -2,8 +2,7 @@
 
 Every RPC converts its request (convert.py) and calls the `Engine` method its
 REST route calls (routes_collections.py), so both APIs answer alike; the RPCs
-without a REST route (cluster setup, shard keys, collection updates until the
-REST side has them) answer UNIMPLEMENTED, naming themselves.
+without a REST route (cluster setup, shard keys) answer UNIMPLEMENTED, naming themselves.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from qdrant_client import grpc as pb
-from qdrant_client.conversions.conversion import RestToGrpc
+from qdrant_client.conversions.conversion import GrpcToRest, RestToGrpc
 
 from crewchief.engine import Engine
 from crewchief.server.grpc import convert
@@ -58,6 +57,24 @@ class CollectionsService(pb.CollectionsServicer):
             kwargs = create_collection_kwargs(convert.create_collection(request))
             kwargs.update(_timeout(request))
         done = self.engine.create_collection(request.collection_name, **kwargs)
+        return pb.CollectionOperationResponse(result=bool(done))
+
+    @rpc
+    def Update(self, request: pb.UpdateCollection, context: Any) -> Any:
+        with parsing():
+            body = GrpcToRest.convert_update_collection(request)
+        done = self.engine.update_collection(
+            request.collection_name,
+            optimizers_config=body.optimizers_config,
+            collection_params=body.params,
+            vectors_config=body.vectors,
+            hnsw_config=body.hnsw_config,
+            quantization_config=body.quantization_config,
+            sparse_vectors_config=body.sparse_vectors,
+            strict_mode_config=body.strict_mode_config,
+            metadata=body.metadata,
+            **_timeout(request),
+        )
         return pb.CollectionOperationResponse(result=bool(done))
 
     @rpc

@@ -19,6 +19,8 @@ from qdrant_client.conversions.conversion import (
 )
 from qdrant_client.http import models
 
+from crewchief.engine.updates import NO_SELECTOR
+
 # CreateCollection (gRPC field, REST body field, converter or None for a scalar)
 _CREATE_FIELDS: list[tuple[str, str, Any]] = [
     ("vectors_config", "vectors", GrpcToRest.convert_vectors_config),
@@ -99,6 +101,45 @@ def points_selector(req: pb.DeletePoints) -> models.PointsSelector:
         req.points, shard_key_selector=shard_key(req)
     )
     return selector
+
+
+def payload_selector(req: Any) -> Any:
+    """`points_selector` as the REST payload bodies carry it: the ids, or the filter."""
+    if not req.HasField("points_selector") or not req.points_selector.WhichOneof(
+        "points_selector_one_of"
+    ):
+        raise ValueError(NO_SELECTOR)
+    selector = GrpcToRest.convert_points_selector(req.points_selector)
+    if isinstance(selector, models.PointIdsList):
+        return selector.points
+    return selector.filter
+
+
+def set_payload(req: pb.SetPayloadPoints) -> tuple[dict[str, Any], Any]:
+    return GrpcToRest.convert_payload(req.payload), payload_selector(req)
+
+
+def update_vectors(req: pb.UpdatePointVectors) -> models.UpdateVectors:
+    return models.UpdateVectors(
+        points=[GrpcToRest.convert_point_vectors(p) for p in req.points],
+        shard_key=shard_key(req),
+        update_filter=optional(req, "update_filter", GrpcToRest.convert_filter),
+    )
+
+
+def delete_vectors(req: pb.DeletePointVectors) -> models.DeleteVectors:
+    selector = payload_selector(req)
+    by_ids = isinstance(selector, list)
+    return models.DeleteVectors(
+        points=selector if by_ids else None,
+        filter=None if by_ids else selector,
+        vector=list(req.vectors.names),
+        shard_key=shard_key(req),
+    )
+
+
+def update_operations(req: pb.UpdateBatchPoints) -> list[models.UpdateOperation]:
+    return [GrpcToRest.convert_points_update_operation(op) for op in req.operations]
 
 
 def get_points(req: pb.GetPoints) -> models.PointRequest:

@@ -5,9 +5,9 @@ route's defaults (routes_points.py: retrieve and scroll return the payload,
 query does not, scroll's limit is 10, count is exact) and calls the same typed
 `Engine` method.  Updates answer `acknowledged` unless the client waited
 (Qdrant's gRPC default is not to wait); either way the engine applied the
-update and wrote it to its WAL before answering.  RPCs without a REST route
-yet (payload and vector operations, search, recommend, ...) answer
-UNIMPLEMENTED, naming themselves.
+update and wrote it to its WAL before answering.  Payload, vector and batch
+updates are point_updates.py's; groups, matrices and facets point_searches.py's.
+RPCs without a REST route yet (search, recommend, ...) answer UNIMPLEMENTED, naming themselves.
 """
 
 from __future__ import annotations
@@ -20,18 +20,14 @@ from qdrant_client.http import models
 
 from crewchief.engine import Engine
 from crewchief.server.grpc import convert
+from crewchief.server.grpc.point_searches import PointSearches
+from crewchief.server.grpc.point_updates import PointUpdates, updated
 from crewchief.server.grpc.status import fill_unimplemented, parsing, rpc
 from crewchief.server.routes_points import query_kwargs
 
 
 def _shard(key: Any) -> dict[str, Any]:
     return {} if key is None else {"shard_key_selector": key}
-
-
-def _updated(options: dict[str, Any], result: models.UpdateResult) -> pb.PointsOperationResponse:
-    if not options["wait"]:
-        result = result.model_copy(update={"status": models.UpdateStatus.ACKNOWLEDGED})
-    return pb.PointsOperationResponse(result=RestToGrpc.convert_update_result(result))
 
 
 def _record(record: models.Record) -> pb.RetrievedPoint:
@@ -46,7 +42,7 @@ def _scored(response: Any) -> list[Any]:
 
 
 @fill_unimplemented("Points", pb.PointsServicer)
-class PointsService(pb.PointsServicer):
+class PointsService(PointUpdates, PointSearches, pb.PointsServicer):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -69,7 +65,7 @@ class PointsService(pb.PointsServicer):
             **_shard(body.shard_key),
             **options,
         )
-        return _updated(options, result)
+        return updated(options, result)
 
     @rpc
     def Delete(self, request: pb.DeletePoints, context: Any) -> Any:
@@ -77,7 +73,7 @@ class PointsService(pb.PointsServicer):
             options = convert.write_options(request)
             selector = convert.points_selector(request)
         result = self.engine.delete(request.collection_name, points_selector=selector, **options)
-        return _updated(options, result)
+        return updated(options, result)
 
     @rpc
     def CreateFieldIndex(self, request: pb.CreateFieldIndexCollection, context: Any) -> Any:
@@ -90,7 +86,7 @@ class PointsService(pb.PointsServicer):
             field_schema=body.field_schema,
             **options,
         )
-        return _updated(options, result)
+        return updated(options, result)
 
     @rpc
     def DeleteFieldIndex(self, request: pb.DeleteFieldIndexCollection, context: Any) -> Any:
@@ -99,7 +95,7 @@ class PointsService(pb.PointsServicer):
         result = self.engine.delete_payload_index(
             request.collection_name, field_name=request.field_name, **options
         )
-        return _updated(options, result)
+        return updated(options, result)
 
     # -- reads ----------------------------------------------------------------
 

@@ -145,8 +145,9 @@ def fill_unimplemented(service: str, base: type[Any]) -> Callable[[type[Any]], t
     with a message naming it (the generated base says only "Method not implemented!")."""
 
     def decorate(cls: type[Any]) -> type[Any]:
+        own = [k for k in cls.__mro__ if k not in base.__mro__]  # the class and its mixins
         for method in vars(base):
-            if method.startswith("_") or method in vars(cls):
+            if method.startswith("_") or any(method in vars(k) for k in own):
                 continue
             setattr(cls, method, unimplemented(service, method))
         return cls
