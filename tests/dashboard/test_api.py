@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from datetime import datetime, timedelta
@@ -130,6 +131,24 @@ def test_the_search_tester_is_a_read(read_only: httpx.Client) -> None:
     assert again["hits"][0]["id"] == found["query_id"]
     bad = read_only.post(f"collections/{V1}/search", json={"vector": "1, two"})
     assert bad.status_code == 400
+    # a Query API body (as pasted text or as an object): the same answer as the vector
+    body = {"query": found["vector"], "limit": 5, "filter": {"must_not": [{"has_id": [0]}]}}
+    for sent in (json.dumps(body), body):
+        api = result(read_only.post(f"collections/{V1}/search", json={"query_body": sent}))
+        assert [h["id"] for h in api["hits"]] == [h["id"] for h in found["hits"] if h["id"] != 0][
+            : len(api["hits"])
+        ]
+        assert len(api["hits"]) == 5 and "title" in api["hits"][0]["payload"]
+    three = {"query_body": {"query": found["vector"]}, "limit": 3}  # the form's top-k
+    assert len(result(read_only.post(f"collections/{V1}/search", json=three))["hits"]) == 3
+    for sent, error in [
+        ("{not json", "not JSON"),
+        ('{"query": [0.1], "colour": 1}', "not a valid Query API body"),
+        ('{"query": [0.1, 0.2], "using": "nope"}', "nope"),
+    ]:
+        refused = read_only.post(f"collections/{V1}/search", json={"query_body": sent})
+        assert refused.status_code in (400, 404), refused.text
+        assert error in refused.json()["status"]["error"]
 
 
 def test_read_only_key_cannot_change_anything(

@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qdrant_client import models
 
+from crewchief.core.query_body import exact_twin, parse_query
 from crewchief.datasets import movie_payload
 from crewchief.errors import InvalidInput
 from crewchief.ops import aliases, deploy
 from crewchief.ops.deploy import GateFailed
+from crewchief.ops.gates import read_queries
 from crewchief.ops.gc import execute_gc, plan_gc
 from crewchief.target import Target
 from tests.helpers import f32s, fill
 from tests.ops import embedders
+from tests.vector_kinds import DENSE, QUERIES, N, make_kinds
 
 
 @pytest.fixture
@@ -220,3 +224,132 @@ def test_unsupported_quantization_is_refused_at_plan_time(live: Target) -> None:
             deploy.plan_deploy(live, "shop", "shop_v2", changes=changes)
         assert exc.value.hint and "scalar, binary, none" in exc.value.hint
     assert live.collection_names() == ["shop_v1"]
+
+
+# -- Query API bodies as gate lines ---------------------------------------------------------------
+
+
+def _lines(tmp_path: Path, rows: list[dict[str, Any]]) -> Path:
+    path = tmp_path / "api.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+def test_hybrid_rrf_bodies_gate_a_dense_and_sparse_collection(
+    target: Target, tmp_path: Path
+) -> None:
+    make_kinds(target.client, "hybrid_v1")
+    aliases.execute_switch(target, aliases.plan_switch(target, "hybrid", "hybrid_v1"))
+    dense, sparse = QUERIES[0][1], QUERIES[4][1]
+    hybrid = {
+        "prefetch": [
+            {"query": dense, "using": DENSE, "limit": 20},
+            {"query": sparse.model_dump(), "using": "text", "limit": 20},
+        ],
+        "query": {"fusion": "rrf"},
+        "limit": 3,  # replaced by k
+    }
+    sparse_only = {
+        "query": sparse.model_dump(),
+        "using": "text",
+        "filter": {"must": [{"key": "kind", "match": {"value": "a"}}]},
+    }
+    path = _lines(tmp_path, [hybrid, sparse_only, {"vector": dense}])  # an old-style line too
+    plan = deploy.plan_deploy(
+        target,
+        "hybrid",
+        "hybrid_v2",
+        changes=deploy.ConfigChanges(using=DENSE, hnsw_m=8),
+        queries=path,
+    )
+    result = deploy.execute(target, plan, k=5, min_overlap=1.0, min_recall=1.0)
+    assert result.switched
+    assert {g.name: g.value for g in result.gates} == {
+        "count_parity": N,
+        "overlap@5": 1.0,
+        "recall@5": 1.0,
+    }
+    # the gate saw what the body asks: the same top 5 as the fused query on either version
+    expected = target.client.query_points(
+        "hybrid_v1",
+        prefetch=[models.Prefetch(**p) for p in hybrid["prefetch"]],  # type: ignore[arg-type]
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        limit=5,
+    ).points
+    assert len(expected) == 5
+
+
+def test_prefetch_bodies_and_exact_search_at_every_stage(live: Target, tmp_path: Path) -> None:
+    vectors = [r.vector for r in live.client.retrieve("shop_v1", [1, 2, 3], with_vectors=True)]
+    rows = [
+        {
+            "prefetch": {"query": v, "limit": 50, "params": {"hnsw_ef": 16}},
+            "query": v,
+            "params": {"hnsw_ef": 32},
+        }
+        for v in vectors
+    ]
+    body = parse_query(rows[0])
+    twin = exact_twin(body)
+    assert twin.params.exact and twin.prefetch.params.exact  # type: ignore[union-attr]
+    assert twin.prefetch.params.hnsw_ef == 16  # type: ignore[union-attr]
+    assert not body.params.exact  # type: ignore[union-attr]  # the original is unchanged
+    plan = deploy.plan_deploy(
+        live,
+        "shop",
+        "shop_v2",
+        changes=deploy.ConfigChanges(distance=models.Distance.EUCLID),
+        queries=_lines(tmp_path, rows),
+    )
+    result = deploy.execute(live, plan, min_overlap=0.0)
+    gates = {g.name: g for g in result.gates}
+    assert gates["recall@10"].passed and result.switched
+    assert 0.0 < gates["overlap@10"].value <= 1.0
+
+
+def test_query_api_lines_with_embed_need_vector_and_payload(live: Target, tmp_path: Path) -> None:
+    v = live.client.retrieve("shop_v1", [4], with_vectors=True)[0].vector
+    bare = {"prefetch": {"query": v, "limit": 30}, "query": v}
+    plan = deploy.plan_deploy(
+        live,
+        "shop",
+        "shop_v2",
+        changes=deploy.ConfigChanges(vector_size=24),
+        embed="tests.ops.embedders:by_year",
+        queries=_lines(tmp_path, [bare]),
+    )
+    with pytest.raises(InvalidInput, match="line 1: a Query API line cannot be re-embedded"):
+        deploy.execute(live, plan)
+    assert not live.client.collection_exists("shop_v2")  # refused before anything was built
+    # with them, every copy of `vector` in the body is replaced by the new embedding
+    plan.queries = str(_lines(tmp_path, [{**bare, "vector": v, "payload": movie_payload(4)}]))
+    with pytest.raises(GateFailed, match="overlap@10") as exc:
+        deploy.execute(live, plan, min_overlap=0.9)
+    result = exc.value.result
+    assert result is not None
+    # 24-d queries ran on NEW (a 16-d one is refused there); by_year has ties, so recall
+    # against exact search is measured, not asserted to pass
+    assert {g.name: g.value for g in result.gates}["recall@10"] > 0.0
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("not json", "line 2 is not JSON"),
+        ("[1, 2]", "line 2 is not a JSON object"),
+        ('{"vector": "abc"}', 'line 2: "vector" must be a list of numbers'),
+        ('{"payload": {}}', 'line 2 needs a "vector" or a Query API body'),
+        ('{"query": [0.1], "colour": 1}', "line 2: unknown field"),
+        ('{"query": {"fusion": "mean"}}', "line 2 is not a valid Query API body"),
+        ('{"query": [0.1], "limit": "ten"}', "line 2 is not a valid Query API body"),
+        ('{"query": [0.1], "vector": [0.1]}', "only used with --embed"),
+        ('{"query": [0.1], "shard_key": "a"}', "shard_key is not supported"),
+    ],
+)
+def test_bad_query_lines_are_refused_with_their_line_number(
+    tmp_path: Path, line: str, error: str
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"vector": [0.5, 0.5]}\n' + line + "\n")
+    with pytest.raises(InvalidInput, match=error.replace("[", r"\[")):
+        read_queries(path)

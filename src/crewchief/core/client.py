@@ -119,6 +119,7 @@ class QdrantAPI(Protocol):
         *,
         query: QueryInput = None,
         using: str | None = None,
+        prefetch: models.Prefetch | list[models.Prefetch] | None = None,
         query_filter: models.Filter | None = None,
         search_params: models.SearchParams | None = None,
         limit: int = 10,
@@ -126,6 +127,7 @@ class QdrantAPI(Protocol):
         with_payload: models.WithPayloadInterface = True,
         with_vectors: models.WithVector = False,
         score_threshold: float | None = None,
+        lookup_from: models.LookupLocation | None = None,
     ) -> models.QueryResponse: ...
 
     # -- aliases ----------------------------------------------------------------------------------

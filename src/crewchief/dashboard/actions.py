@@ -8,6 +8,7 @@ refused by the compare-and-set instead of applied.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import asdict
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from qdrant_client import models
 
 from crewchief.core.client import created
+from crewchief.core.query_body import parse_query, query_kwargs
 from crewchief.core.vectors import dense_vectors, unnamed_vector
 from crewchief.errors import InvalidInput, Refused
 from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_rollback, plan_switch
@@ -131,8 +133,39 @@ def _parse_vector(raw: Any) -> list[float]:
         raise InvalidInput("The vector must be numbers only") from None
 
 
+def _query_search(target: Target, collection: str, raw: Any, top: Any) -> dict[str, Any]:
+    """Top-k for a Query API body (a JSON object, or its text as pasted); the body's own
+    `limit`, else the form's top-k (`top`)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput(f"The Query API body is not JSON: {exc}") from None
+    request = parse_query(raw, "The Query API body")
+    try:
+        limit = int(top or 10) if request.limit is None else request.limit
+    except (TypeError, ValueError):
+        raise InvalidInput("limit must be a number") from None
+    limit = max(1, min(MAX_LIMIT, limit))
+    kwargs = query_kwargs(request, limit=limit)
+    kwargs["with_payload"] = True
+    found = target.client.query_points(collection, **kwargs).points
+    return {
+        "query_id": None,
+        "using": request.using,
+        "vector": None,
+        "hits": [{"id": p.id, "score": p.score, "payload": p.payload} for p in found],
+    }
+
+
 def search(target: Target, collection: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Top-k for a pasted vector, or for a random point's own vector."""
+    """Top-k for a pasted vector, a random point's own vector, or a Query API body
+    (body["query_body"]: any fields of Qdrant's QueryRequest, its own `using`; limit at
+    most 100, the body's or else body["limit"])."""
+    if body.get("query_body") is not None:
+        if body.get("random"):
+            raise InvalidInput("Send either a Query API body or random, not both")
+        return _query_search(target, collection, body["query_body"], body.get("limit"))
     using = _vector_name(target, collection, body.get("using") or None)
     try:
         limit = max(1, min(MAX_LIMIT, int(body.get("limit") or 10)))

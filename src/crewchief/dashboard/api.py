@@ -3,7 +3,8 @@
     GET  overview                                  cards for every collection
     GET  collections/{c}                           config, schema, snapshots, series
     GET  collections/{c}/history                   points/indexed samples
-    POST collections/{c}/search                    the search tester (a read)
+    POST collections/{c}/search                    the search tester (a read; vector, random
+                                                   or query_body: a Query API body)
     POST collections/{c}/snapshots                 create a snapshot
     POST collections/{c}/snapshots/{s}/delete      delete one
     GET  collections/{c}/snapshots/{s}/file        download one

@@ -6,8 +6,9 @@
 
 Every vector kind is copied unchanged (named and unnamed dense, multi-vectors,
 sparse) with the source's whole config (core.collection_config).  Config changes,
-re-embedding and the query gates apply to one dense vector: the unnamed one, the
-only dense single vector, or the one `ConfigChanges.using` names.
+re-embedding and the plain-vector query gates apply to one dense vector: the unnamed
+one, the only dense single vector, or the one `ConfigChanges.using` names; a gate line
+may also be any Query API body (ops/gates.py).
 
 A failed gate raises `GateFailed` naming the gate and the figures, with the
 result so far (`switched` false); the alias is untouched.  Copying is
@@ -18,7 +19,6 @@ after an interruption continues where it stopped.
 from __future__ import annotations
 
 import importlib
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +26,6 @@ from typing import Any
 
 from qdrant_client import models
 
-from crewchief.core.client import top_ids
 from crewchief.core.collection_config import (
     config_json,
     create_kwargs,
@@ -37,6 +36,7 @@ from crewchief.core.vectors import UNNAMED, dense_vectors
 from crewchief.errors import CollectionNotFound, InvalidInput, Refused
 from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_switch
 from crewchief.ops.copy import EmbedFn, Progress, copy_points
+from crewchief.ops.gates import Gate, read_queries, run_gates
 from crewchief.ops.gc import GcPlan, execute_gc, plan_gc
 from crewchief.ops.versions import parse_version
 from crewchief.target import Target
@@ -68,15 +68,6 @@ class ConfigChanges:
     hnsw_ef_construct: int | None = None
     quantization: str | None = None  # a key of QUANTIZATIONS; None: as the source
     using: str | None = None  # the dense vector changed, re-embedded and gated (named ones)
-
-
-@dataclass
-class Gate:
-    name: str
-    value: float
-    threshold: float
-    passed: bool
-    detail: str
 
 
 @dataclass
@@ -319,68 +310,6 @@ def _wait_green(target: Target, name: str, timeout: float, progress: Progress) -
         time.sleep(0.2)
 
 
-def read_queries(path: Path) -> list[dict[str, Any]]:
-    """JSON lines: {"vector": [...]} and, for a re-embedding deploy, {"payload": {...}}."""
-    try:
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(
-            f"Cannot read --queries {path}: {exc}", hint="One JSON object a line"
-        ) from exc
-    if not rows or any("vector" not in r for r in rows):
-        raise InvalidInput(f'--queries {path}: every line needs a "vector"')
-    return rows
-
-
-def run_gates(
-    target: Target,
-    plan: DeployPlan,
-    embed: EmbedFn | None,
-    queries: list[dict[str, Any]] | None,
-    k: int,
-    min_overlap: float,
-    min_recall: float,
-) -> list[Gate]:
-    src = target.client.count(plan.source, exact=True).count
-    dst = target.client.count(plan.new, exact=True).count
-    gates = [Gate("count_parity", dst, src, dst == src, f"{dst} points in new vs {src} in source")]
-    if queries:
-        overlaps, recalls = [], []
-        for q in queries:
-            new_vec = q["vector"]
-            if embed is not None:
-                if "payload" not in q:
-                    raise InvalidInput('--queries lines need a "payload" when --embed is used')
-                new_vec = embed([q["payload"]])[0]
-            using = plan.using
-            old = set(top_ids(target.client, plan.source, q["vector"], k, using=using))
-            new = set(top_ids(target.client, plan.new, new_vec, k, using=using))
-            exact = set(top_ids(target.client, plan.new, new_vec, k, exact=True, using=using))
-            overlaps.append(len(old & new) / k)
-            recalls.append(len(new & exact) / max(1, len(exact)))
-        overlap = sum(overlaps) / len(overlaps)
-        recall = sum(recalls) / len(recalls)
-        gates.append(
-            Gate(
-                f"overlap@{k}",
-                overlap,
-                min_overlap,
-                overlap >= min_overlap,
-                f"mean overlap of top-{k} between source and new over {len(queries)} queries",
-            )
-        )
-        gates.append(
-            Gate(
-                f"recall@{k}",
-                recall,
-                min_recall,
-                recall >= min_recall,
-                f"mean recall of new's index against exact search over {len(queries)} queries",
-            )
-        )
-    return gates
-
-
 def execute(
     target: Target,
     plan: DeployPlan,
@@ -393,7 +322,7 @@ def execute(
 ) -> DeployResult:
     result = DeployResult(plan=plan)
     embed = load_embed(plan.embed) if plan.embed else None
-    queries = read_queries(Path(plan.queries)) if plan.queries else None
+    queries = read_queries(Path(plan.queries), embed is not None) if plan.queries else None
     clock = time.monotonic()
 
     def lap(step: str) -> None:

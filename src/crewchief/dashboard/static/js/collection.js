@@ -121,13 +121,25 @@ function searchPanel(name, allVectors) {
       `${v.name || "(default)"} · ${v.size}-d ${v.distance}${v.datatype !== "float32" ? " " + v.datatype : ""}`)));
   const results = el("div", { id: "search-results" });
 
+  const asQuery = el("input", { id: "search-as-query", type: "checkbox" });
+  asQuery.onchange = () => {
+    area.placeholder = asQuery.checked
+      ? 'A Query API body: {"query": [0.12, ...], "using": "...", "prefetch": [...], "limit": 10}'
+      : "Paste a vector: 0.12, -0.5, ...";
+  };
+
   async function run(random) {
     const body = { limit: Number(limit.value) || 10, using: using.value || null };
     if (random) body.random = true;
+    else if (asQuery.checked) body.query_body = area.value;  // the server parses it, errors shown
     else body.vector = area.value;
     const found = await attempt(() => post(`collections/${enc(name)}/search`, body));
     if (!found) return;
-    if (random) area.value = found.vector.map((x) => +x.toFixed(6)).join(", ");
+    if (random) {
+      asQuery.checked = false;
+      asQuery.onchange();
+      area.value = found.vector.map((x) => +x.toFixed(6)).join(", ");
+    }
     fill(
       results,
       found.query_id !== null ? el("p", {}, `Query: the vector of point ${found.query_id}`) : null,
@@ -140,6 +152,7 @@ function searchPanel(name, allVectors) {
     area,
     el("div", { class: "row" },
       el("label", {}, "top-k ", limit), " ", el("label", {}, "vector ", using), " ",
+      el("label", {}, asQuery, " Query API JSON body"), " ",
       el("button", { onclick: () => run(false) }, "Search"), " ",
       el("button", { onclick: () => run(true) }, "Random point's vector")),
     results);
