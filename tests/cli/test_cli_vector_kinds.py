@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from crewchief.core.aliases import create_op
 from crewchief.target import EmbeddedTarget, ServeTarget
 from tests.cli.clirun import cli
 from tests.server.serverproc import start_server
-from tests.vector_kinds import assert_same, make_kinds, state
+from tests.vector_kinds import DENSE, assert_same, make_kinds, state
 
 
 @pytest.fixture
@@ -68,3 +69,17 @@ def test_backup_create_and_restore(tmp_path: Path, source: tuple, fmt: str) -> N
         assert_same(before, state(tgt.client, "hybrid"))
     verified = cli("backup", "verify", backup_id, "--full", "--repo", repo)
     assert verified.returncode == 0 and "ok" in verified.stdout, verified.stdout + verified.stderr
+
+
+def test_deploy_names_the_dense_vector_it_changes(source: tuple) -> None:  # type: ignore[type-arg]
+    data, _ = source
+    with EmbeddedTarget(data) as tgt:
+        tgt.update_aliases([create_op("prod", "hybrid")])
+    ambiguous = cli("deploy", "prod", "--to", "hybrid_v2", "--distance", "Dot", "--target", data)
+    assert ambiguous.returncode == 64 and "--using NAME" in ambiguous.stderr
+    plan = cli(
+        "deploy", "prod", "--to", "hybrid_v2", "--distance", "Dot", "--using", DENSE,
+        "--dry-run", "--json", "--target", data,
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["using"] == DENSE

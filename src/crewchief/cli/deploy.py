@@ -50,6 +50,9 @@ def deploy(
         None, "--quantization", help="'scalar' (int8), 'binary' or 'none' (default: as source)."
     ),
     queries: Path = typer.Option(None, "--queries", help="JSONL queries for the quality gates."),
+    using: str = typer.Option(
+        None, "--using", help="The dense vector changed, re-embedded and gated (named vectors)."
+    ),
     k: int = typer.Option(10, "--k", help="k for overlap@k and recall@k."),
     min_overlap: float = typer.Option(0.5, "--min-overlap", help="Gate: overlap@k with source."),
     min_recall: float = typer.Option(0.9, "--min-recall", help="Gate: recall@k vs exact search."),
@@ -70,6 +73,7 @@ def deploy(
         hnsw_m=hnsw_m,
         hnsw_ef_construct=hnsw_ef,
         quantization=quantization,
+        using=using,
     )
     with connect(target, api_key) as tgt:
         plan = ops.plan_deploy(tgt, alias, to, source, changes, embed, queries, keep)

@@ -131,7 +131,7 @@ def resolve_using(config: models.CollectionConfig, using: str | None, needed: bo
     deploy needs none (everything copied unchanged, count gate only)."""
     dense = dense_vectors(config)
     single = sorted(n for n, p in dense.items() if p.multivector_config is None)
-    hint = "Name a dense single vector: ConfigChanges(using=NAME)" + (
+    hint = "Name a dense single vector: --using NAME (ConfigChanges(using=NAME))" + (
         f" (one of {', '.join(single)})" if single else ""
     )
     if using is not None:
