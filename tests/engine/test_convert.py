@@ -290,6 +290,22 @@ FILTERS = {
     ),
     "empty_filter": models.Filter(),
     "empty_lists": models.Filter(must=[], should=[], must_not=[]),
+    # a filter that came over gRPC has empty lists for its missing clauses, nested ones too
+    "nested_empty_lists": models.Filter(
+        must=[
+            models.NestedCondition(
+                nested=models.Nested(
+                    key="items",
+                    filter=models.Filter(
+                        must=[FC(key="sku", match=models.MatchValue(value="x"))],
+                        should=[],
+                        must_not=[FC(key="qty", range=models.Range(lt=5))],
+                    ),
+                )
+            )
+        ],
+        should=[],
+    ),
 }
 
 

@@ -81,7 +81,9 @@ def _filter(f: models.Filter, where: str) -> qe.Filter:
 
 
 def _conditions(value: Any, where: str) -> list[ConditionType] | None:
-    if value is None:
+    """The conditions of a clause; an empty list is no clause, as Qdrant reads a gRPC
+    filter's empty lists (the edge takes `should=[]` in a nested filter as never true)."""
+    if value is None or (isinstance(value, list | tuple) and not value):
         return None
     if isinstance(value, list | tuple):
         return [_condition(c, f"{where}[{i}]") for i, c in enumerate(value)]
