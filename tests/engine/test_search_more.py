@@ -7,6 +7,7 @@ the same points: ids in order, scores to float32 precision.  Refusals are Qdrant
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -229,6 +230,33 @@ def test_facet_as_local_mode(pair: tuple[Engine, QdrantClient], exact: bool) -> 
         want = local.facet("c", key, facet_filter=f, limit=limit)
         assert got == want, key
     assert engine.facet("c", "kind").hits[0].count == N // 5
+
+
+def test_facet_ties_keep_the_lowest_values(engine: Engine) -> None:
+    """3,000 uuids counted once each: an approximate facet cuts that tie as Qdrant does
+    (lowest values first), not in the order the edge happens to hold them."""
+    local = QdrantClient(":memory:")
+    for c in (engine, local):
+        c.create_collection("u", vectors_config=models.VectorParams(size=2, distance="Dot"))
+        c.upsert(
+            "u",
+            [
+                models.PointStruct(
+                    id=i,
+                    vector=[1.0, 2.0],
+                    payload={
+                        "u": [str(uuid.UUID(int=(3 * i + j) * 7_919_000_003)) for j in range(3)]
+                    },
+                )
+                for i in range(1000)
+            ],
+        )
+    engine.create_payload_index("u", "u", models.PayloadSchemaType.UUID)
+    want = local.facet("u", "u", limit=10)
+    assert [h.count for h in want.hits] == [1] * 10
+    for _ in range(5):
+        assert engine.facet("u", "u", limit=10) == want
+    local.close()
 
 
 def test_facet_refusals(pair: tuple[Engine, QdrantClient]) -> None:

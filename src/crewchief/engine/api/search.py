@@ -241,6 +241,11 @@ class SearchAPI:
         request = sr.facet_request(key, facet_filter, limit, exact)
         with sr.edge_refusals("facet"):
             found = col.read(lambda s: s.facet(request))
+            if not exact and sr.ties_cut(found, request.limit, limit):
+                # the edge cut a tie at the `limit`-th count in no particular order: Qdrant
+                # keeps the lowest values of a tie, which only the exact count can tell
+                exact_request = sr.facet_request(key, facet_filter, limit, exact=True)
+                found = col.read(lambda s: s.facet(exact_request))
         hits = [models.FacetValueHit(value=sr.facet_value(h.value), count=h.count) for h in found]
         return models.FacetResponse(hits=sr.top_hits(hits, limit))
 
