@@ -6,6 +6,7 @@ same way (or both refuse) and hold the same points afterwards.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -312,3 +313,37 @@ def test_conditional_update_by_payload_version(engine: Engine) -> None:
     )
     engine.update_vectors("c", [models.PointVectors(id=1, vector=[0.0, 1.0])], update_filter=fresh)
     assert engine.retrieve("c", [1], with_vectors=True)[0].vector == [0.0, 1.0]
+
+
+def test_payload_values_are_written_as_qdrant_client_sends_them(engine: Engine) -> None:
+    """Datetimes, dates and UUIDs in a payload are stored as the JSON qdrant-client sends a
+    server (so a datetime range filter finds them); a value JSON cannot hold is refused."""
+    when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+    local = QdrantClient(":memory:")
+    for c in (engine, local):
+        c.create_collection("t", vectors_config=models.VectorParams(size=2, distance="Dot"))
+        c.upsert("t", [models.PointStruct(id=1, vector=[1.0, 0.0], payload={"at": when})])
+        c.upsert(
+            "t", models.Batch(ids=[2], vectors=[[0.0, 1.0]], payloads=[{"u": uuid.UUID(int=7)}])
+        )
+        c.set_payload("t", {"day": dt.date(2024, 5, 2)}, points=[2])
+    stored = {r.id: r.payload for r in engine.retrieve("t", [1, 2])}
+    assert stored == {
+        1: {"at": "2024-05-01T12:30:00Z"},
+        2: {"u": "00000000-0000-0000-0000-000000000007", "day": "2024-05-02"},
+    }
+    recent = models.Filter(
+        must=[models.FieldCondition(key="at", range=models.DatetimeRange(gte=when))]
+    )
+    assert (
+        engine.count("t", count_filter=recent).count
+        == local.count("t", count_filter=recent).count
+        == 1
+    )
+    with pytest.raises(InvalidInput, match="a payload value is not JSON"):
+        engine.upsert("t", [models.PointStruct(id=3, vector=[1.0, 1.0], payload={"x": object()})])
+    with pytest.raises(InvalidInput, match="a payload value is not JSON"):
+        engine.set_payload("t", {"x": object()}, points=[1])
+    assert engine.count("t").count == 2
+    assert engine.retrieve("t", [1])[0].payload == {"at": "2024-05-01T12:30:00Z"}
+    local.close()

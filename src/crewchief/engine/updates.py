@@ -27,7 +27,7 @@ from crewchief.engine.convert.filters import edge_filter
 from crewchief.engine.convert.ids import edge_point_id
 from crewchief.engine.convert.payload import check_payload_key
 from crewchief.engine.convert.points import edge_vector
-from crewchief.engine.convert.values import edge_values
+from crewchief.engine.convert.values import edge_values, json_payload
 from crewchief.errors import InvalidInput
 
 # Qdrant's texts (lib/api rest schema validation, collection point_ops, shard payload_ops)
@@ -114,7 +114,8 @@ def _payload(payload: Any, where: str) -> dict[str, Any]:
             f"{where}: the payload must be a JSON object, got {type(payload).__name__}",
             hint="e.g. payload={'city': 'Berlin'}",
         )
-    return payload
+    body: dict[str, Any] = json_payload(payload, where)
+    return body
 
 
 def set_payload(payload: Any, points: Any, key: str | None) -> Update:

@@ -14,6 +14,7 @@ import qdrant_edge as edge
 from qdrant_client import models
 
 from crewchief.engine.convert.ids import client_point_id, edge_point_id
+from crewchief.engine.convert.values import json_payload
 from crewchief.engine.convert.vectors import (
     DENSE,
     VectorSizes,
@@ -59,14 +60,24 @@ def edge_points(
     vectors = _bulk_vectors(sizes, [p.vector for p in structs]) if ids is not None else None
     if ids is None or vectors is None:
         return _per_point(sizes, structs)
-    return list(map(edge.Point, ids, vectors, [p.payload for p in structs]))
+    return _edge_points(ids, vectors, [p.payload for p in structs])
 
 
 def _per_point(sizes: VectorSizes, points: Iterable[models.PointStruct]) -> list[edge.Point]:
-    return [
-        edge.Point(id=edge_point_id(p.id), vector=edge_vector(sizes, p.vector), payload=p.payload)
-        for p in points
-    ]
+    points = list(points)
+    ids = [edge_point_id(p.id) for p in points]
+    return _edge_points(
+        ids, [edge_vector(sizes, p.vector) for p in points], [p.payload for p in points]
+    )
+
+
+def _edge_points(ids: list[Any], vectors: list[Any], payloads: list[Any]) -> list[edge.Point]:
+    """Edge points; payloads the edge cannot take as they are (a datetime, a UUID) are sent
+    as the JSON qdrant-client would send a server, so in-process and served writes agree."""
+    try:
+        return list(map(edge.Point, ids, vectors, payloads))
+    except TypeError:
+        return list(map(edge.Point, ids, vectors, json_payload(payloads, "upsert")))
 
 
 def _bulk_ids(ids: list[Any]) -> list[Any] | None:
@@ -124,7 +135,7 @@ def _bulk_batch(sizes: VectorSizes, batch: models.Batch) -> list[edge.Point] | N
         if checked is None:
             return None
         per_point = checked
-    return list(map(edge.Point, ids, per_point, payloads))
+    return _edge_points(ids, per_point, payloads)
 
 
 def _batch_points(batch: models.Batch) -> Iterable[models.PointStruct]:

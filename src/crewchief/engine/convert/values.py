@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from crewchief.errors import InvalidInput
 
@@ -25,3 +28,17 @@ def edge_values(where: str) -> Iterator[None]:
     except ValueError as exc:
         hint = KEY_HINT if "JSON path" in str(exc) else "Check the values against Qdrant's API"
         raise InvalidInput(f"{where}: {exc}", hint=hint) from exc
+
+
+def json_payload(payload: Any, where: str) -> Any:
+    """A payload as the JSON qdrant-client would send a server: datetimes and dates as ISO
+    strings, UUIDs as strings (pydantic's `to_jsonable_python`, which qdrant-client uses).
+    A value JSON cannot hold is bad input."""
+    try:
+        return to_jsonable_python(payload)
+    except PydanticSerializationError as exc:
+        raise InvalidInput(
+            f"{where}: a payload value is not JSON ({exc})",
+            hint="Payload values are JSON: strings, numbers, booleans, null, lists, objects "
+            "(datetimes and UUIDs are sent as strings)",
+        ) from exc
