@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -182,13 +182,13 @@ def facet_value(value: Any) -> Any:
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
-def ties_cut(found: Sequence[Any], asked: int, limit: int) -> bool:
+def ties_cut(found: Iterable[Any], asked: int, limit: int) -> bool:
     """The edge answered `asked` values (so it may have left some out) and the `limit`-th
     most frequent shares its count with the least frequent it kept: values of that count
     may have been left out, and which ones is not by value as Qdrant's."""
-    if len(found) < asked or len(found) < limit:
-        return False
     counts = sorted((h.count for h in found), reverse=True)
+    if len(counts) < asked or len(counts) < limit:
+        return False
     return counts[limit - 1] == counts[-1]
 
 
