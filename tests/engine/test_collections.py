@@ -171,8 +171,6 @@ def test_unsupported_features_are_refused_clearly(engine: Engine) -> None:
             vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
             shard_number=3,
         )
-    with pytest.raises(InvalidInput, match="vectors_config is required"):
-        engine.create_collection("s")
     assert not engine.collection_exists("s")
 
 

@@ -187,6 +187,44 @@ def test_unnamed_multivector_and_sparse_only_collections(engine: Engine) -> None
     assert engine.retrieve("m", [3], with_vectors=True)[0].vector == [[1.0, 3.0], [3.0, -1.0]]
 
 
+def test_a_collection_without_vectors_is_a_payload_store(tmp_path: Path) -> None:
+    """Qdrant allows a collection with no vectors at all (points are ids and payloads):
+    filters, counts and queries without a vector answer as local mode, a vector is refused
+    with Qdrant's text, and the points survive a restart and a snapshot."""
+    engine, local = Engine(tmp_path / "d"), QdrantClient(":memory:")
+    pts = [
+        models.PointStruct(id=i, vector={}, payload={"n": i, "tag": "ab"[i % 2]}) for i in range(9)
+    ]
+    for c in (engine, local):
+        c.create_collection("p", vectors_config={})
+        c.upsert("p", pts)
+    odd = models.Filter(must=[models.FieldCondition(key="tag", match=models.MatchValue(value="b"))])
+
+    def answers(c: Any, name: str = "p") -> Any:
+        return (
+            c.scroll(name, scroll_filter=odd, with_vectors=True),
+            c.count(name, count_filter=odd),
+            c.query_points(name, query_filter=odd, limit=3).points,
+            c.retrieve(name, [2, 5], with_vectors=True),
+        )
+
+    assert answers(engine) == answers(local)
+    assert engine.get_collection("p").config.params.vectors == {}
+    assert engine.get_collection("p").config.params.sparse_vectors is None
+    with pytest.raises(InvalidInput, match="Not existing vector name error"):
+        engine.upsert("p", [models.PointStruct(id=20, vector=[0.1, 0.2])])
+    assert engine.count("p").count == 9
+    engine.close()
+    engine = Engine(tmp_path / "d")
+    assert answers(engine) == answers(local)
+    snap = engine.create_snapshot("p")
+    assert snap is not None
+    engine.recover_snapshot("copy", str(engine.snapshot_file("p", snap.name)))
+    assert answers(engine, "copy") == answers(local)
+    engine.close()
+    local.close()
+
+
 def test_has_vector_filter(kinds: Engine, local: QdrantClient) -> None:
     for name in ("plain", "bytes", "multi", "text"):
         flt = models.Filter(must=[models.HasVectorCondition(has_vector=name)])
@@ -341,8 +379,6 @@ def test_restart_and_snapshot_keep_every_kind(tmp_path: Path) -> None:
             },
             "turbo4",
         ),
-        ({"vectors_config": {}}, "vectors_config is required"),
-        ({"vectors_config": {}, "sparse_vectors_config": {}}, "at least one dense or sparse"),
     ],
 )
 def test_what_edge_cannot_do_is_refused(

@@ -96,6 +96,21 @@ def test_batch_and_sparse_only_collection(client: QdrantClient, name: str) -> No
     assert client.get_collection(name).config.params.vectors == {}
 
 
+def test_collection_without_vectors(client: QdrantClient, name: str) -> None:
+    client.create_collection(name, vectors_config={})
+    client.upsert(name, [models.PointStruct(id=i, vector={}, payload={"n": i}) for i in range(4)])
+    big = models.Filter(must=[models.FieldCondition(key="n", range=models.Range(gte=2))])
+    assert client.count(name, count_filter=big).count == 2
+    assert [p.id for p in client.query_points(name, query_filter=big).points] == [2, 3]
+    assert client.retrieve(name, [1], with_vectors=True)[0].vector == {}
+    info = client.get_collection(name)
+    assert info.config.params.vectors == {} and info.config.params.sparse_vectors is None
+    with pytest.raises(UnexpectedResponse, match="Not existing vector name error") as err:
+        client.upsert(name, [models.PointStruct(id=9, vector=[0.1, 0.2])])
+    assert err.value.status_code == 400
+    assert client.count(name).count == 4
+
+
 def body(name: str, vector: Any) -> dict[str, Any]:
     return {
         "points": [

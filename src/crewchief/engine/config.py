@@ -36,6 +36,11 @@ DEFAULT_OPTIMIZERS = models.OptimizersConfig(
 )
 DEFAULT_WAL = models.WalConfig(wal_capacity_mb=32, wal_segments_ahead=0)
 
+# The shard's only vector in a collection created without vectors: never written, never
+# reported (the collection's config has no vectors), and not a name a request can reach
+# (requests are checked against the collection's config).
+NO_VECTORS = "crewchief:no-vectors"
+
 _QUANTIZATIONS = (
     models.ScalarQuantization,
     models.ProductQuantization,
@@ -65,12 +70,6 @@ def build_config(
     """Validate create_collection arguments and fill in Qdrant's defaults."""
     sparse = _parse_sparse(sparse_vectors_config)
     vectors = _parse_vectors(vectors_config) if vectors_config is not None else {}
-    if not vectors and not sparse:
-        raise InvalidInput(
-            "vectors_config is required: the embedded engine needs at least one dense or "
-            "sparse vector (Qdrant Edge has no collections without vectors)",
-            hint="e.g. vectors_config=VectorParams(size=384, distance=Distance.COSINE)",
-        )
     named = vectors.items() if isinstance(vectors, dict) else [("", vectors)]
     for name, params in named:
         if params.size < 1 or params.size > 65536:
@@ -160,6 +159,10 @@ def edge_config(config: models.CollectionConfig) -> edge.EdgeConfig:
             name: edge_vector_params(name, p, config.hnsw_config) for name, p in (v or {}).items()
         }
     sparse = {name: edge_sparse_params(name, p) for name, p in sparse_vectors(config).items()}
+    if not vectors and not sparse:
+        # a collection without vectors (a payload store, as Qdrant allows): the edge needs
+        # one vector, so its shard has a sparse one that no point has and nothing names
+        sparse = {NO_VECTORS: edge.EdgeSparseVectorParams()}
     o = config.optimizer_config
     return edge.EdgeConfig(
         vectors=vectors,
