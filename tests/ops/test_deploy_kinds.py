@@ -94,7 +94,7 @@ def test_a_deploy_without_gates_needs_no_vector_and_reembeds_only_the_named_one(
     assert one != live.client.retrieve("hybrid_v1", [5], with_vectors=[DENSE])[0].vector
 
 
-def test_sparse_only_collections_deploy_and_refuse_query_gates(
+def test_sparse_only_collections_deploy_refuse_plain_lines_and_gate_on_query_bodies(
     live: Target, tmp_path: Path
 ) -> None:
     live.client.create_collection(
@@ -111,3 +111,10 @@ def test_sparse_only_collections_deploy_and_refuse_query_gates(
     assert result.switched and live.aliases()["words"] == "words_v2"
     got = live.client.retrieve("words_v2", [7], with_vectors=True)[0].vector
     assert got == {"w": sv}
+    # a Query API line names its own vector: a sparse-only collection is gated on it
+    path.write_text(json.dumps({"query": sv.model_dump(), "using": "w"}))
+    plan = deploy.plan_deploy(live, "words", "words_v3", source="words_v2", queries=path)
+    assert plan.using is None
+    result = deploy.execute(live, plan)
+    assert result.switched and live.aliases()["words"] == "words_v3"
+    assert {g.name for g in result.gates} >= {"count_parity", "overlap@10", "recall@10"}

@@ -36,7 +36,7 @@ from crewchief.core.vectors import UNNAMED, dense_vectors
 from crewchief.errors import CollectionNotFound, InvalidInput, Refused
 from crewchief.ops.aliases import SwitchPlan, execute_switch, plan_switch
 from crewchief.ops.copy import EmbedFn, Progress, copy_points
-from crewchief.ops.gates import Gate, read_queries, run_gates
+from crewchief.ops.gates import Gate, is_plain, read_queries, run_gates
 from crewchief.ops.gc import GcPlan, execute_gc, plan_gc
 from crewchief.ops.versions import parse_version
 from crewchief.target import Target
@@ -215,7 +215,10 @@ def plan_deploy(
             hint="Pass --embed module:function to re-embed every point",
         )
     src_info = target.client.get_collection(source)
-    needed = bool(changes.vector_size or changes.distance or embed or queries)
+    # a plain --queries line is a vector for the deploy's dense vector; a Query API line
+    # names its own (`using`), so a sparse-only collection can be gated on those
+    plain = bool(queries) and any(is_plain(row) for row in read_queries(queries, bool(embed)))
+    needed = bool(changes.vector_size or changes.distance or embed or plain)
     using = resolve_using(src_info.config, changes.using, needed)
     vectors = _new_vectors(src_info.config, changes, using)
     hnsw = src_info.config.hnsw_config.model_dump(exclude_none=True)

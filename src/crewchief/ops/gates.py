@@ -125,6 +125,11 @@ def _ids(client: QdrantAPI, collection: str, request: models.QueryRequest, k: in
     return {p.id if isinstance(p.id, int) else str(p.id) for p in found}
 
 
+def is_plain(row: dict[str, Any]) -> bool:
+    """A plain line (`vector`, `payload`): a query on the deploy's dense vector."""
+    return not set(row) - PLAIN
+
+
 def _requests(
     row: dict[str, Any], using: str | None, embed: EmbedFn | None
 ) -> tuple[models.QueryRequest, models.QueryRequest]:
