@@ -217,7 +217,7 @@ def plan_deploy(
     src_info = target.client.get_collection(source)
     # a plain --queries line is a vector for the deploy's dense vector; a Query API line
     # names its own (`using`), so a sparse-only collection can be gated on those
-    plain = bool(queries) and any(is_plain(row) for row in read_queries(queries, bool(embed)))
+    plain = queries is not None and any(map(is_plain, read_queries(queries, bool(embed))))
     needed = bool(changes.vector_size or changes.distance or embed or plain)
     using = resolve_using(src_info.config, changes.using, needed)
     vectors = _new_vectors(src_info.config, changes, using)
