@@ -188,12 +188,21 @@ def test_full_snapshot_restores_everything_elsewhere(engine: Engine, tmp_path: P
     assert engine.list_full_snapshots() == []
 
 
+KEYS_SEEN: list[str | None] = []  # the api-key header of each request to http_dir
+
+
 @pytest.fixture
 def http_dir(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A folder served over HTTP on localhost, and its base URL."""
     served = tmp_path / "served"
     served.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            KEYS_SEEN.append(self.headers.get("api-key"))
+            super().do_GET()
+
+    handler = functools.partial(Handler, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -209,8 +218,12 @@ def test_recover_from_an_http_location(engine: Engine, http_dir: tuple[Path, str
     fill(engine, "web", n=20, dim=4)
     snap = engine.create_snapshot("web")
     shutil.copyfile(engine.snapshot_file("web", snap.name), served / snap.name)
+    KEYS_SEEN.clear()
     engine.recover_snapshot("from_web", f"{url}/{snap.name}", checksum=snap.checksum)
     assert engine.count("from_web").count == 20
+    engine.recover_snapshot("keyed", f"{url}/{snap.name}", api_key="s3cret")
+    assert engine.count("keyed").count == 20
+    assert KEYS_SEEN == [None, "s3cret"]  # sent as Qdrant's api-key header, only when given
     with pytest.raises(InvalidInput, match="HTTP 404"):
         engine.recover_snapshot("missing", f"{url}/nothing.snapshot")
     assert not engine.collection_exists("missing")

@@ -65,11 +65,14 @@ class SnapshotStore:
         name, directory = self.folder(collection_name)
         snapshots.delete(directory, name, snapshot_name)
 
-    def recover(self, collection_name: str, location: str, checksum: str | None) -> None:
-        """Restore into `collection_name` (an alias name: into its collection)."""
+    def recover(
+        self, collection_name: str, location: str, checksum: str | None, api_key: str | None = None
+    ) -> None:
+        """Restore into `collection_name` (an alias name: into its collection); `api_key` is
+        sent as Qdrant's `api-key` header when `location` is an http(s) URL."""
         validate_name("collection", collection_name)
         name = self._catalog.aliases.get(collection_name, collection_name)
-        self._recover(name, location, checksum)
+        self._recover(name, location, checksum, api_key)
 
     def _write(self, col: Collection, directory: Path) -> Path:
         staging = self._dir.staging("snapshot")
@@ -83,10 +86,12 @@ class SnapshotStore:
         finally:
             remove_tree(staging)
 
-    def _recover(self, collection_name: str, location: str, checksum: str | None) -> None:
+    def _recover(
+        self, collection_name: str, location: str, checksum: str | None, api_key: str | None = None
+    ) -> None:
         staging = self._dir.staging("recover")
         try:
-            archive = fetch(location, staging)
+            archive = fetch(location, staging, api_key)
             snapshots.verify_checksum(archive, checksum)
             extracted = staging / "x"
             snapshots.extract(archive, extracted)
@@ -147,8 +152,9 @@ class SnapshotStore:
             remove_tree(staging)
 
 
-def fetch(location: str, staging: Path) -> Path:
-    """The snapshot file at `location`: a local file as it is, a URL downloaded into `staging`."""
+def fetch(location: str, staging: Path, api_key: str | None = None) -> Path:
+    """The snapshot file at `location`: a local file as it is, a URL downloaded into `staging`
+    (with `api_key` as Qdrant's `api-key` header, as a Qdrant server sends it)."""
     parsed = urllib.parse.urlparse(location)
     if parsed.scheme in ("", "file"):
         path = Path(urllib.parse.unquote(parsed.path) if parsed.scheme else location)
@@ -159,17 +165,20 @@ def fetch(location: str, staging: Path) -> Path:
             )
         return path
     if parsed.scheme in ("http", "https"):
-        return _download(location, staging / "download.snapshot")
+        return _download(location, staging / "download.snapshot", api_key)
     raise InvalidInput(
         f"Unsupported snapshot location {location!r}",
         hint="Use a local path, file://..., or http(s)://...",
     )
 
 
-def _download(url: str, target: Path) -> Path:
+def _download(url: str, target: Path, api_key: str | None) -> Path:
+    headers = {"api-key": api_key} if api_key else {}
     try:
         with (
-            httpx.stream("GET", url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT) as resp,
+            httpx.stream(
+                "GET", url, headers=headers, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT
+            ) as resp,
             open(target, "wb") as out,
         ):
             if resp.status_code != 200:

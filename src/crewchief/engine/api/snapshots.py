@@ -54,12 +54,13 @@ class SnapshotsAPI:
     ) -> bool:
         """Restore a collection snapshot into `collection_name` (new, or replacing its data).
 
-        `location` is a local path, a `file://` URL or an `http(s)://` URL.  The checksum
+        `location` is a local path, a `file://` URL or an `http(s)://` URL (`api_key` is sent
+        with the download as Qdrant's `api-key` header).  The checksum
         (given, or the `.checksum` sidecar) is verified and the archive checked before
         anything changes; a refused snapshot changes nothing.  As in Qdrant, an alias
         name recovers into the alias's collection.
         """
-        self._snapshots.recover(collection_name, location, checksum)
+        self._snapshots.recover(collection_name, location, checksum, api_key)
         return True
 
     def create_full_snapshot(self, wait: bool = True, **kwargs: Any) -> models.SnapshotDescription:
