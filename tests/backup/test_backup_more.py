@@ -213,10 +213,10 @@ def test_forget_cli_removes_everything_only_with_the_unsafe_flag(tmp_path: Path)
     no_policy = cli("backup", "forget", "--repo", repo)
     assert no_policy.returncode == 64 and "No retention policy" in no_policy.stderr
     assert "--unsafe-allow-remove-all" in no_policy.stderr  # the hint names the way out
-    keeps_nothing = cli("backup", "forget", "--keep-daily", "-1", "--repo", repo)
-    assert keeps_nothing.returncode == 69, keeps_nothing.stderr
-    assert "every backup of `c`; `d`:" in keeps_nothing.stderr
-    assert "--unsafe-allow-remove-all" in keeps_nothing.stderr
+    unlimited = cli("backup", "forget", "--keep-daily", "-1", "--json", "--repo", repo)
+    assert unlimited.returncode == 0 and json.loads(unlimited.stdout)["removed"] == []
+    not_a_count = cli("backup", "forget", "--keep-last", "-3", "--repo", repo)
+    assert not_a_count.returncode == 64 and "-1 for unlimited" in not_a_count.stderr
     unchanged = Repository.open(repo)
     assert unchanged.backup_ids() == ids and set(unchanged.object_digests()) == objects
     dry = cli("backup", "forget", "--unsafe-allow-remove-all", "--dry-run", "--repo", repo)

@@ -13,7 +13,7 @@ from crewchief.backup.backups import create_backup, restore_backup, verify_backu
 from crewchief.backup.forget import forget
 from crewchief.backup.policy import Policy
 from crewchief.backup.repository import Repository
-from crewchief.errors import InvalidInput, Refused, SnapshotCorrupt
+from crewchief.errors import InvalidInput, SnapshotCorrupt
 from crewchief.ops import aliases
 from crewchief.target import EmbeddedTarget, ServeTarget, Target
 from tests.backup.rot import lose_pack_of, rot_chunk
@@ -214,16 +214,16 @@ def test_last_backup_of_a_collection_is_never_removed(source: Target, repo: Repo
     assert only_other in kept  # its own series keeps it anyway (last 1)
     left = repo.backup_ids()
     objects = set(repo.object_digests())
-    # the safety nets: no policy, or one that keeps nothing (a negative count), would
-    # remove every backup; both are refused and change nothing, dry run or not
-    for policy, refusal in ((Policy(), InvalidInput), (Policy(daily=-1), Refused)):
-        for dry_run in (True, False):
-            with pytest.raises(refusal):
-                forget(repo, policy, dry_run=dry_run)
-            assert only_other in repo.backup_ids()
-            assert repo.backup_ids() == left and set(repo.object_digests()) == objects
+    # the safety net: no policy would remove every backup; refused, changing nothing,
+    # dry run or not; -1 (unlimited, as restic) keeps everything
+    for dry_run in (True, False):
+        with pytest.raises(InvalidInput, match="No retention policy"):
+            forget(repo, Policy(), dry_run=dry_run)
+        assert repo.backup_ids() == left and set(repo.object_digests()) == objects
+    assert forget(repo, Policy(daily=-1)).removed == []
+    assert repo.backup_ids() == left and set(repo.object_digests()) == objects
     # unless explicitly allowed
-    gone = forget(repo, Policy(daily=-1), allow_remove_all=True)
+    gone = forget(repo, Policy(), allow_remove_all=True)
     assert sorted(gone.removed) == left and repo.backup_ids() == []
     assert gone.pruned_objects == len(objects) and list(repo.object_digests()) == []
 
@@ -246,7 +246,7 @@ def test_policy_buckets_are_pure_and_explained() -> None:
     assert sum(d.keep for d in gone) == 1
 
 
-def test_policy_refuses_to_remove_every_backup_of_a_group_unless_allowed() -> None:
+def test_policy_refuses_an_empty_policy_and_reads_minus_one_as_unlimited() -> None:
     from crewchief.backup.policy import BackupRef, plan_forget
 
     t0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -261,10 +261,16 @@ def test_policy_refuses_to_remove_every_backup_of_a_group_unless_allowed() -> No
         plan_forget([], Policy())  # refused even with nothing to remove
     everything = plan_forget(refs, Policy(), allow_remove_all=True)
     assert [d.keep for d in everything] == [False] * 4
-    # a rule that keeps nothing (a negative count) would empty both groups
-    with pytest.raises(Refused, match="every backup of `c`; `d`:") as emptied:
-        plan_forget(refs, Policy(daily=-1))
-    assert emptied.value.hint and "--unsafe-allow-remove-all" in emptied.value.hint
-    assert not any(d.keep for d in plan_forget(refs, Policy(daily=-1), allow_remove_all=True))
+    unlimited = plan_forget(refs, Policy(last=-1))
+    assert all(d.keep for d in unlimited) and unlimited[0].reasons == ["last all (#1)"]
+    assert [d.id for d in plan_forget(refs, Policy(hourly=-1)) if d.keep] == [
+        "c0",
+        "c1",
+        "c2",
+        "d0",
+    ]  # one an hour, every hour
+    with pytest.raises(InvalidInput, match="--keep-weekly -2 is not a count") as bad:
+        Policy(weekly=-2)
+    assert bad.value.hint and "-1 for unlimited" in bad.value.hint
     kept = plan_forget(refs, Policy(last=1))  # the newest of each group: nothing to refuse
     assert [d.id for d in kept if d.keep] == ["c0", "d0"]

@@ -5,13 +5,11 @@ hourly backup of one collection are separate series).  Within a group, newest
 first, a backup is kept if it is among the last N, or the newest of an hour,
 day, ISO week or month that the policy still wants.
 
-Two safety nets, as restic's `forget` has, both lifted only by `allow_remove_all`
-(`--unsafe-allow-remove-all`): an empty policy is an error (`InvalidInput`), not
-"delete all"; and a policy that would remove every backup of a group is refused
-(`Refused`) and removes nothing.  A count of 1 or more in any rule keeps a group's
-newest backup, so the second net catches rules that keep nothing (a negative count
-today; a future rule such as keep-within or keep-tag that matches no backup).
-With `allow_remove_all`, an empty policy removes every backup.
+As restic's `forget`: an empty policy is an error (`InvalidInput`), not "delete all",
+unless `allow_remove_all` (`--unsafe-allow-remove-all`), and then it removes every
+backup; a count of -1 means unlimited (every backup, or every hour/day/week/month that
+has one), other negative counts are refused.  Any rule with a count keeps each group's
+newest backup, so no policy empties a group.
 """
 
 from __future__ import annotations
@@ -20,7 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crewchief.errors import InvalidInput, Refused
+from crewchief.errors import InvalidInput
+
+UNLIMITED = -1  # a rule's count meaning "all", as restic's
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,19 @@ class Policy:
     daily: int = 0
     weekly: int = 0
     monthly: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("last", "hourly", "daily", "weekly", "monthly"):
+            if getattr(self, name) < UNLIMITED:
+                raise InvalidInput(
+                    f"--keep-{name} {getattr(self, name)} is not a count",
+                    hint="Give 0 or more, or -1 for unlimited (as restic)",
+                )
+
+    def count(self, name: str) -> float:
+        """The rule's count; -1 (unlimited) as infinity."""
+        n: int = getattr(self, name)
+        return float("inf") if n == UNLIMITED else n
 
     @property
     def empty(self) -> bool:
@@ -63,8 +76,8 @@ _BUCKETS = (
 def plan_forget(
     backups: list[BackupRef], policy: Policy, allow_remove_all: bool = False
 ) -> list[Decision]:
-    """Keep/remove for every backup, newest first, each with its reasons.  Raises instead
-    of removing every backup of a group, unless `allow_remove_all`."""
+    """Keep/remove for every backup, newest first, each with its reasons.  An empty policy
+    raises instead of removing every backup, unless `allow_remove_all`."""
     if policy.empty and not allow_remove_all:
         raise InvalidInput(
             "No retention policy given: refusing to remove every backup",
@@ -77,10 +90,13 @@ def plan_forget(
     for b in ordered:
         groups[b.collections].append(b)
     for series in groups.values():
-        for i, b in enumerate(series[: policy.last]):
-            decisions[b.id].reasons.append(f"last {policy.last} (#{i + 1})")
+        last = "all" if policy.last == UNLIMITED else str(policy.last)
+        for i, b in enumerate(series):
+            if i >= policy.count("last"):
+                break
+            decisions[b.id].reasons.append(f"last {last} (#{i + 1})")
         for name, bucket_of in _BUCKETS:
-            wanted = getattr(policy, name)
+            wanted = policy.count(name)
             seen: list[str] = []
             for b in series:
                 if len(seen) >= wanted:
@@ -93,11 +109,4 @@ def plan_forget(
         d.keep = bool(d.reasons)
         if not d.keep:
             d.reasons.append("not wanted by the policy")
-    emptied = [s for s in groups.values() if not any(decisions[b.id].keep for b in s)]
-    if emptied and not allow_remove_all:
-        which = "; ".join(sorted(f"`{', '.join(sorted(s[0].collections))}`" for s in emptied))
-        raise Refused(
-            f"The policy would remove every backup of {which}: nothing removed",
-            hint="Keep at least one (e.g. --keep-last 1), or pass --unsafe-allow-remove-all",
-        )
     return [decisions[b.id] for b in ordered]

@@ -212,14 +212,13 @@ def forget_(
     unsafe_allow_remove_all: bool = typer.Option(
         False,
         "--unsafe-allow-remove-all",
-        help="Allow a policy that removes every backup of a group; with no --keep-* "
-        "option, remove every backup.",
+        help="With no --keep-* option, remove every backup.",
     ),
     dry_run: bool = DryRunOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Remove backups the policy does not keep, then prune unreferenced chunks.  Refuses
-    (and removes nothing) without a policy, or when every backup of a group would go."""
+    (and removes nothing) without a policy.  A --keep-* count of -1 means unlimited."""
     policy = Policy(keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly)
     result = forget_mod.forget(
         Repository.open(repo), policy, dry_run=dry_run, allow_remove_all=unsafe_allow_remove_all
