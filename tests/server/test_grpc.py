@@ -47,6 +47,7 @@ SERVED = {
         "UpdateAliases",
         "ListAliases",
         "ListCollectionAliases",
+        "CollectionClusterInfo",
     },
     "Points": {
         "Upsert",
@@ -69,6 +70,8 @@ SERVED = {
         "SearchMatrixPairs",
         "SearchMatrixOffsets",
         "QueryGroups",
+        "CreateVectorName",
+        "DeleteVectorName",
     },
     "Snapshots": {"Create", "List", "Delete", "CreateFull", "ListFull", "DeleteFull"},
     "Qdrant": {"HealthCheck"},
@@ -414,6 +417,114 @@ def test_update_collection_as_over_rest(rpc: QdrantClient, client: QdrantClient,
     assert code == grpc.StatusCode.NOT_FOUND
 
 
+DENSE = models.DenseVectorNameConfig(
+    dense=models.DenseVectorConfig(size=3, distance=models.Distance.DOT)
+)
+NAMED_VECTORS: dict[str, Any] = {
+    "d": DENSE,
+    "m": models.DenseVectorNameConfig(
+        dense=models.DenseVectorConfig(
+            size=2,
+            distance=models.Distance.EUCLID,
+            multivector_config=models.MultiVectorConfig(
+                comparator=models.MultiVectorComparator.MAX_SIM
+            ),
+            datatype=models.VectorStorageDatatype.FLOAT16,
+        )
+    ),
+    "s": models.SparseVectorNameConfig(
+        sparse=models.SparseVectorConfig(modifier=models.Modifier.IDF)
+    ),
+    "s0": models.SparseVectorNameConfig(sparse=models.SparseVectorConfig()),
+}
+
+
+def test_named_vectors_as_over_rest(
+    rpc: QdrantClient, client: QdrantClient, channel: grpc.Channel, name: str
+) -> None:
+    """CreateVectorName / DeleteVectorName on one collection, the REST routes on its twin:
+    the same answers, and afterwards the same config and points."""
+    twin = name + "_rest"
+    for c in (name, twin):
+        make_collection(client, c, n=6, dim=4)
+    COMPLETED = models.UpdateStatus.COMPLETED
+    for vector, config in NAMED_VECTORS.items():
+        got, want = (
+            rpc.create_vector_name(name, vector, config),
+            client.create_vector_name(twin, vector, config),
+        )
+        assert got.status == want.status == COMPLETED, vector
+    # the same schema again changes nothing, over both APIs
+    assert rpc.create_vector_name(name, "d", DENSE).status == COMPLETED
+    assert client.create_vector_name(twin, "d", DENSE).status == COMPLETED
+    params = client.get_collection(name).config.params
+    assert params == client.get_collection(twin).config.params
+    assert rpc.get_collection(name).config.params.vectors == params.vectors
+    assert isinstance(params.vectors, dict) and set(params.vectors) == {"", "d", "m"}
+    assert params.vectors["m"].datatype == models.Datatype.FLOAT16
+    assert params.vectors["m"].multivector_config is not None
+    assert params.sparse_vectors is not None and set(params.sparse_vectors) == {"s", "s0"}
+    assert params.sparse_vectors["s"].modifier == models.Modifier.IDF
+
+    # the new vectors hold data, written over gRPC
+    vector: dict[str, Any] = {
+        "": [1.0, 0.5, 0.25, 0.0],
+        "d": [1.0, 2.0, 3.0],
+        "m": [[1.0, 0.0], [0.0, 1.0]],
+        "s": models.SparseVector(indices=[1, 7], values=[0.5, 1.0]),
+    }
+    for c in (name, twin):
+        rpc.upsert(c, [models.PointStruct(id=100, vector=vector)], wait=True)
+    got_points = rpc.retrieve(name, [100], with_vectors=True)
+    assert got_points == as_grpc(client.retrieve(twin, [100], with_vectors=True))
+    assert set(got_points[0].vector) == {"", "d", "m", "s"}
+
+    for vector in ("d", "s", "nope"):  # a vector the collection lacks: no error
+        assert rpc.delete_vector_name(name, vector).status == COMPLETED, vector
+        assert client.delete_vector_name(twin, vector).status == COMPLETED, vector
+    params = client.get_collection(name).config.params
+    assert params == client.get_collection(twin).config.params
+    assert isinstance(params.vectors, dict) and set(params.vectors) == {"", "m"}
+    assert params.sparse_vectors is not None and set(params.sparse_vectors) == {"s0"}
+    want_points = client.scroll(twin, limit=100, with_vectors=True)
+    assert client.scroll(name, limit=100, with_vectors=True) == want_points
+    assert set(want_points[0][-1].vector) == {"", "m"}  # point 100 lost "d" and "s"
+
+    # Qdrant's gRPC default is not to wait: acknowledged, and applied before the answer
+    stub = pb.PointsStub(channel)
+    reply = stub.CreateVectorName(
+        pb.CreateVectorNameRequest(
+            collection_name=name,
+            vector_name="late",
+            sparse_config=pb.SparseVectorCreationConfig(),
+        )
+    )
+    assert reply.result.status == pb.UpdateStatus.Acknowledged and reply.time > 0
+    assert "late" in (client.get_collection(name).config.params.sparse_vectors or {})
+    reply = stub.DeleteVectorName(
+        pb.DeleteVectorNameRequest(collection_name=name, vector_name="late")
+    )
+    assert reply.result.status == pb.UpdateStatus.Acknowledged
+    assert "late" not in (client.get_collection(name).config.params.sparse_vectors or {})
+
+
+def test_collection_cluster_info_as_over_rest(
+    rpc: QdrantClient, client: QdrantClient, name: str
+) -> None:
+    make_collection(client, name, n=7, dim=4)
+    got, want = rpc.collection_cluster_info(name), client.collection_cluster_info(name)
+    # a repeated field: gRPC has no "none", REST leaves resharding_operations out
+    assert want.resharding_operations is None and got.resharding_operations == []
+    assert got == want.model_copy(update={"resharding_operations": []})
+    assert (got.shard_count, got.remote_shards, got.shard_transfers) == (1, [], [])
+    assert [(s.shard_id, s.points_count, s.state) for s in got.local_shards] == [
+        (0, 7, models.ReplicaState.ACTIVE)
+    ]
+    rpc.upsert(name, points(3, 4, start=100), wait=True)
+    assert rpc.collection_cluster_info(name).local_shards[0].points_count == 10
+    assert rpc.collection_cluster_info(name).peer_id == want.peer_id  # one node, one id
+
+
 def test_uuid_ids(rpc: QdrantClient, client: QdrantClient, name: str) -> None:
     client.create_collection(name, vectors_config=VECTORS)
     ids = ["5c56c793-69f3-4fbf-87e6-c4bf54c28c26", "6c56c793-69f3-4fbf-87e6-c4bf54c28c26"]
@@ -510,6 +621,102 @@ def test_bad_input_gets_qdrant_status_and_message(
     assert code == BAD and "do not match" in message
     assert client.count(name).count == 5  # nothing changed
     assert client.get_collection(name).payload_schema == {}
+
+
+def test_named_vector_and_cluster_bad_input(
+    rpc: QdrantClient, client: QdrantClient, channel: grpc.Channel, name: str
+) -> None:
+    client.create_collection(name, vectors_config=VECTORS)
+    missing = f"{name}_missing"
+    NOT_FOUND, BAD = grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT
+    gone = f"Not found: Collection `{missing}` doesn't exist!"
+    assert status_of(lambda: rpc.create_vector_name(missing, "v", DENSE)) == (NOT_FOUND, gone)
+    assert status_of(lambda: rpc.delete_vector_name(missing, "v")) == (NOT_FOUND, gone)
+    assert status_of(lambda: rpc.collection_cluster_info(missing)) == (NOT_FOUND, gone)
+
+    stub = pb.PointsStub(channel)
+
+    def create(**config: Any) -> Any:
+        request = pb.CreateVectorNameRequest(
+            collection_name=name, vector_name="v", wait=True, **config
+        )
+        return lambda: stub.CreateVectorName(request)
+
+    dense, sparse = pb.DenseVectorCreationConfig, pb.SparseVectorCreationConfig
+    cosine = pb.Distance.Cosine
+    # Qdrant's own texts (lib/api/src/grpc/conversions.rs, validate.rs, update_common.rs)
+    refusals = [
+        (create(), "vector_config is required (dense_config or sparse_config)"),
+        (
+            create(dense_config=dense(size=0, distance=cosine)),
+            "Validation error in body: [vector_config.size: value 0 invalid, "
+            "must be from 1 to 65536]",
+        ),
+        (
+            create(dense_config=dense(size=65537, distance=cosine)),
+            "Validation error in body: [vector_config.size: value 65537 invalid, "
+            "must be from 1 to 65536]",
+        ),
+        (
+            create(dense_config=dense(size=4)),
+            "Malformed distance parameter: UnknownDistance",
+        ),
+        (
+            create(dense_config=dense(size=4, distance=77)),
+            "Malformed distance parameter, unexpected value: 77",
+        ),
+        (
+            create(dense_config=dense(size=4, distance=cosine, datatype=42)),
+            "Cannot convert datatype: 42",
+        ),
+        (
+            create(
+                dense_config=dense(
+                    size=4,
+                    distance=cosine,
+                    multivector_config=pb.MultiVectorConfig(comparator=5),
+                )
+            ),
+            "Unknown multi vector comparator",
+        ),
+        (
+            create(sparse_config=sparse(modifier=9)),
+            "Cannot convert sparse modifier: 9",
+        ),
+        (
+            create(sparse_config=sparse(datatype=pb.Datatype.Turbo4)),
+            "Validation error in body: [vector_config.datatype: "
+            "sparse vectors do not support the `turbo4` datatype]",
+        ),
+    ]
+    for call, message in refusals:
+        assert status_of(call) == (BAD, message)
+    assert status_of(lambda: rpc.create_vector_name(name, "a*b", DENSE)) == (
+        BAD,
+        'Wrong input: Invalid vector name `a*b`: vector name cannot contain "*" char',
+    )
+    # what the engine refuses, it refuses alike over both APIs
+    rpc.create_vector_name(name, "d", DENSE)
+    other = models.DenseVectorNameConfig(
+        dense=models.DenseVectorConfig(size=5, distance=models.Distance.DOT)
+    )
+    turbo4 = models.DenseVectorNameConfig(
+        dense=models.DenseVectorConfig(
+            size=4, distance=models.Distance.DOT, datatype=models.VectorStorageDatatype.TURBO4
+        )
+    )
+    for vector, config in (("d", other), ("t", turbo4)):
+        with pytest.raises(UnexpectedResponse) as refused:
+            client.create_vector_name(name, vector, config)
+        assert refused.value.status_code == 400
+        rest_message = json_message(refused.value.content.decode())
+        assert status_of(lambda: rpc.create_vector_name(name, vector, config)) == (  # noqa: B023
+            BAD,
+            rest_message,
+        )
+    params = client.get_collection(name).config.params  # nothing changed
+    assert isinstance(params.vectors, dict) and set(params.vectors) == {"", "d"}
+    assert params.vectors["d"].size == 3 and not params.sparse_vectors
 
 
 def test_unserved_rpcs_answer_unimplemented_naming_themselves(

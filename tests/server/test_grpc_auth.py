@@ -203,6 +203,31 @@ def calls() -> list[Rpc]:
                 collection_name=C, query=q.query, group_by="genre", limit=2
             ),
         ),
+        Rpc(
+            READ,
+            "Collections",
+            "CollectionClusterInfo",
+            lambda w: pb.CollectionClusterInfoRequest(collection_name=C),
+        ),
+        Rpc(
+            WRITE,
+            "Points",
+            "CreateVectorName",
+            lambda w: pb.CreateVectorNameRequest(
+                collection_name=C,
+                vector_name="gauthz_sparse",
+                wait=True,
+                sparse_config=pb.SparseVectorCreationConfig(),
+            ),
+        ),
+        Rpc(
+            WRITE,
+            "Points",
+            "DeleteVectorName",
+            lambda w: pb.DeleteVectorNameRequest(
+                collection_name=C, vector_name="gauthz_sparse", wait=True
+            ),
+        ),
         # not served: the key is judged first, as in Qdrant (a write stays refused to the reader)
         Rpc(
             WRITE,

@@ -60,18 +60,22 @@ async def standalone_only(request: Request) -> Response:
     raise ApiError(405, STANDALONE)
 
 
-async def collection_cluster(request: Request) -> Response:
-    engine = engine_of(request)
-    info = await call(engine.get_collection, _name(request))
+def cluster_info(engine: Engine, info: models.CollectionInfo) -> dict[str, Any]:
+    """A collection's `CollectionClusterInfo` on this node (REST and gRPC answer it)."""
     shard = {"shard_id": 0, "points_count": info.points_count or 0, "state": "Active"}
-    body = {
+    return {
         "peer_id": peer_id(engine),
         "shard_count": 1,
         "local_shards": [shard],
         "remote_shards": [],
         "shard_transfers": [],
     }
-    return ok(request, body)
+
+
+async def collection_cluster(request: Request) -> Response:
+    engine = engine_of(request)
+    info = await call(engine.get_collection, _name(request))
+    return ok(request, cluster_info(engine, info))
 
 
 async def update_collection_cluster(request: Request) -> Response:

@@ -1,8 +1,10 @@
 """Qdrant's `Collections` gRPC service: collections and aliases, as the REST routes.
 
 Every RPC converts its request (convert.py) and calls the `Engine` method its
-REST route calls (routes_collections.py), so both APIs answer alike; the RPCs
-without a REST route (cluster setup, shard keys) answer UNIMPLEMENTED, naming themselves.
+REST route calls (routes_collections.py), so both APIs answer alike;
+`CollectionClusterInfo` answers as `GET /collections/{name}/cluster` does on this
+standalone node (routes_cluster.py).  The RPCs without a REST route (cluster
+setup, shard keys) answer UNIMPLEMENTED, naming themselves.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from typing import Any
 
 from qdrant_client import grpc as pb
 from qdrant_client.conversions.conversion import GrpcToRest, RestToGrpc
+from qdrant_client.http import models
 
 from crewchief.engine import Engine
 from crewchief.server.grpc import convert
 from crewchief.server.grpc.status import fill_unimplemented, parsing, rpc
+from crewchief.server.routes_cluster import cluster_info
 from crewchief.server.routes_collections import create_collection_kwargs
 
 
@@ -99,3 +103,9 @@ class CollectionsService(pb.CollectionsServicer):
     @rpc
     def ListCollectionAliases(self, request: pb.ListCollectionAliasesRequest, context: Any) -> Any:
         return _aliases(self.engine.get_collection_aliases(request.collection_name))
+
+    @rpc
+    def CollectionClusterInfo(self, request: pb.CollectionClusterInfoRequest, context: Any) -> Any:
+        info = self.engine.get_collection(request.collection_name)
+        body = models.CollectionClusterInfo.model_validate(cluster_info(self.engine, info))
+        return RestToGrpc.convert_collection_cluster_info(body)

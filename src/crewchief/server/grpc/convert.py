@@ -5,13 +5,16 @@ the matching route validates (`qdrant_client.http.models`), through
 `GrpcToRest`, so that a servicer can hand it to the same typed `Engine` call,
 with the same defaults, as the route does.  Unset optional fields stay unset
 (`HasField`): a default is decided once, where the REST route decides it.
-Results go back with `RestToGrpc`.
+Results go back with `RestToGrpc`.  Where qdrant-client has no converter
+(CreateVectorName's config) or Qdrant's own text differs from the converter's
+error, the request is read here by hand, with Qdrant's checks and messages.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import grpc
 from qdrant_client import grpc as pb
 from qdrant_client.conversions.conversion import (
     GrpcToRest,
@@ -20,6 +23,7 @@ from qdrant_client.conversions.conversion import (
 from qdrant_client.http import models
 
 from crewchief.engine.updates import NO_SELECTOR
+from crewchief.server.grpc.status import RpcError
 
 # CreateCollection (gRPC field, REST body field, converter or None for a scalar)
 _CREATE_FIELDS: list[tuple[str, str, Any]] = [
@@ -193,3 +197,78 @@ def field_index(req: pb.CreateFieldIndexCollection) -> models.CreateFieldIndex:
             kind = pb.FieldType.Name(req.field_type).removeprefix("FieldType")
             raise ValueError(f"field_type ({kind}) and field_index_params do not match")
     return models.CreateFieldIndex(field_name=req.field_name, field_schema=schema)
+
+
+# -- CreateVectorName (Qdrant: lib/api/src/grpc/conversions.rs, validate.rs) ------------------
+
+_INVALID = grpc.StatusCode.INVALID_ARGUMENT
+_MAX_DIM = 65536
+
+
+def _validation(field: str, problem: str) -> RpcError:
+    """Qdrant's answer to a gRPC request breaking a `#[validate]` rule (src/tonic/api/mod.rs)."""
+    return RpcError(_INVALID, f"Validation error in body: [vector_config.{field}: {problem}]")
+
+
+def _storage_datatype(value: int | None) -> models.VectorStorageDatatype | None:
+    if value is None or value == pb.Datatype.Default:
+        return None
+    if value not in pb.Datatype.values():
+        raise RpcError(_INVALID, f"Cannot convert datatype: {value}")
+    rest: models.Datatype = GrpcToRest.convert_datatype(value)  # type: ignore[arg-type]
+    return models.VectorStorageDatatype(rest.value)
+
+
+def _distance(value: int) -> models.Distance:
+    if value == pb.Distance.UnknownDistance:
+        raise RpcError(_INVALID, "Malformed distance parameter: UnknownDistance")
+    if value not in pb.Distance.values():
+        raise RpcError(_INVALID, f"Malformed distance parameter, unexpected value: {value}")
+    distance: models.Distance = GrpcToRest.convert_distance(value)  # type: ignore[arg-type]
+    return distance
+
+
+def _dense(config: pb.DenseVectorCreationConfig) -> models.DenseVectorNameConfig:
+    multivector = None
+    if config.HasField("multivector_config"):
+        if config.multivector_config.comparator not in pb.MultiVectorComparator.values():
+            raise RpcError(_INVALID, "Unknown multi vector comparator")
+        multivector = GrpcToRest.convert_multivector_config(config.multivector_config)
+    return models.DenseVectorNameConfig(
+        dense=models.DenseVectorConfig(
+            size=config.size,
+            distance=_distance(config.distance),
+            multivector_config=multivector,
+            datatype=_storage_datatype(optional(config, "datatype")),
+        )
+    )
+
+
+def _sparse(config: pb.SparseVectorCreationConfig) -> models.SparseVectorNameConfig:
+    modifier = optional(config, "modifier")
+    if modifier is not None and modifier not in pb.Modifier.values():
+        raise RpcError(_INVALID, f"Cannot convert sparse modifier: {modifier}")
+    return models.SparseVectorNameConfig(
+        sparse=models.SparseVectorConfig(
+            modifier=None if modifier is None else GrpcToRest.convert_modifier(modifier),
+            datatype=_storage_datatype(optional(config, "datatype")),
+        )
+    )
+
+
+def vector_name_config(
+    req: pb.CreateVectorNameRequest,
+) -> models.DenseVectorNameConfig | models.SparseVectorNameConfig:
+    """The body `PUT /collections/{name}/vectors/{vector}` would have carried, in Qdrant's
+    order: the request's validation rules, then `vector_config` required, then its enums."""
+    kind = req.WhichOneof("vector_config")
+    if kind == "dense_config" and not 1 <= req.dense_config.size <= _MAX_DIM:
+        size = req.dense_config.size
+        raise _validation("size", f"value {size} invalid, must be from 1 to {_MAX_DIM}")
+    if kind == "sparse_config" and optional(req.sparse_config, "datatype") == pb.Datatype.Turbo4:
+        raise _validation("datatype", "sparse vectors do not support the `turbo4` datatype")
+    if kind == "dense_config":
+        return _dense(req.dense_config)
+    if kind == "sparse_config":
+        return _sparse(req.sparse_config)
+    raise RpcError(_INVALID, "vector_config is required (dense_config or sparse_config)")

@@ -4,6 +4,8 @@ Each RPC reads its request into the REST body (convert.py: ids win over a filter
 as in Qdrant) and calls the same `Engine` method the REST route calls; the engine
 refuses an empty selection, no points to update or no vector names with its typed
 errors, so both APIs refuse alike.  `wait` and the acknowledged answer as Upsert.
+Named vectors (`CreateVectorName`, `DeleteVectorName`) as routes_collections.py's
+`/collections/{name}/vectors/{vector}` routes.
 """
 
 from __future__ import annotations
@@ -109,3 +111,22 @@ class PointUpdates:
             status = models.UpdateStatus.ACKNOWLEDGED
             results = [r.model_copy(update={"status": status}) for r in results]
         return pb.UpdateBatchResponse(result=[RestToGrpc.convert_update_result(r) for r in results])
+
+    @rpc
+    def CreateVectorName(self, request: pb.CreateVectorNameRequest, context: Any) -> Any:
+        with parsing():
+            config = convert.vector_name_config(request)
+            options = convert.write_options(request)
+        result = self.engine.create_vector_name(
+            request.collection_name, request.vector_name, config, **options
+        )
+        return updated(options, result)
+
+    @rpc
+    def DeleteVectorName(self, request: pb.DeleteVectorNameRequest, context: Any) -> Any:
+        with parsing():
+            options = convert.write_options(request)
+        result = self.engine.delete_vector_name(
+            request.collection_name, request.vector_name, **options
+        )  # a vector the collection lacks: no error, as in Qdrant
+        return updated(options, result)

@@ -78,10 +78,11 @@ def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
 
 @contextmanager
 def parsing() -> Iterator[None]:
-    """Reading the request: whatever the converters raise is the client's bad input."""
+    """Reading the request: whatever the converters raise is the client's bad input
+    (an `RpcError` keeps its own status and message)."""
     try:
         yield
-    except CrewchiefError:
+    except (CrewchiefError, RpcError):
         raise
     except Exception as exc:
         if isinstance(exc, ValidationError):
