@@ -128,6 +128,15 @@ def test_named_vectors_over_rest(client: QdrantClient, http: httpx.Client, name:
     r = http.put(f"/collections/{name}/vectors/x", json={"dense": {"size": 3}})
     assert r.status_code == 400  # no distance: Qdrant's "Format error in JSON body"
     assert "Format error in JSON body" in r.json()["status"]["error"]
+    for size in (0, 65537):
+        r = http.put(
+            f"/collections/{name}/vectors/x", json={"dense": {"size": size, "distance": "Dot"}}
+        )
+        assert r.status_code == 422, r.text  # Qdrant's range rule, before anything is built
+        assert r.json()["status"]["error"] == (
+            f"Validation error in JSON body: [dense.size: value {size} invalid, "
+            "must be from 1 to 65536]"
+        )
     r = http.delete(f"/collections/{name}/vectors/image")
     assert r.status_code == 200 and r.json()["result"]["status"] == "acknowledged"
     assert set(client.get_collection(name).config.params.vectors) == {"text"}

@@ -33,6 +33,7 @@ _LIMIT: dict[str, Range] = {"limit": (1, None)}
 # Qdrant 1.19's range rules on REST bodies, by qdrant-client model name and field
 RANGES: dict[str, dict[str, Range]] = {
     "VectorParams": {"size": (1, 65536)},
+    "DenseVectorConfig": {"size": (1, 65536)},  # PUT /collections/{name}/vectors/{vector}
     "HnswConfigDiff": {"ef_construct": (4, None), "full_scan_threshold": (10, None)},
     "WalConfigDiff": {"wal_capacity_mb": (1, None)},
     "OptimizersConfigDiff": {
