@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 
@@ -489,16 +490,60 @@ def test_prefetch_fields_change_the_answer(eng: Engine) -> None:
         assert _answer(eng, {"query": fuse, "prefetch": stage, "limit": 20}) != first, field
 
 
-def test_mmr_on_a_sparse_vector_is_refused_not_a_500(tmp_path: Path) -> None:
-    """Edge 0.9.0 fails on MMR over a sparse vector ("vector data config ... not found"):
-    refused up front, with the reason, instead of an engine failure."""
-    sparse = models.SparseVector(indices=[1, 5], values=[1.0, 0.5])
-    with Engine(tmp_path / "mmr") as engine:
-        engine.create_collection(
-            "c", vectors_config={}, sparse_vectors_config={"s": models.SparseVectorParams()}
+def test_mmr_on_a_sparse_vector_as_local_mode(tmp_path: Path) -> None:
+    """Edge 0.9.0 has no MMR over a sparse vector: the request's own is selected by the
+    engine (query/mmr.py) as local mode does it, ids in order, scores, offset, a point id
+    as the query, batches; one in a prefetch is refused with the reason, not a 500."""
+    rng = np.random.default_rng(3)
+    points = [
+        models.PointStruct(
+            id=i,
+            vector={
+                "s": models.SparseVector(
+                    indices=sorted(rng.choice(40, 6, replace=False).tolist()),
+                    values=rng.random(6).round(3).tolist(),
+                )
+            },
+            payload={"n": i},
         )
-        engine.upsert("c", [models.PointStruct(id=1, vector={"s": sparse})])
-        query = models.NearestQuery(nearest=sparse, mmr=models.Mmr(diversity=0.5))
-        with pytest.raises(InvalidInput, match="MMR on a sparse vector"):
-            engine.query_points("c", query=query, using="s")
-        assert engine.query_points("c", query=sparse, using="s").points[0].id == 1
+        for i in range(300)
+    ]
+    local = QdrantClient(":memory:")
+    with Engine(tmp_path / "mmr") as engine:
+        for c in (engine, local):
+            c.create_collection(
+                "c", vectors_config={}, sparse_vectors_config={"s": models.SparseVectorParams()}
+            )
+            c.upsert("c", points)
+        sparse = models.SparseVector(indices=[1, 5, 9, 20], values=[1.0, 0.5, 0.3, 0.9])
+        cases = [
+            ({}, None),
+            ({"offset": 4, "limit": 6}, models.Mmr(diversity=0.8, candidates_limit=60)),
+            ({"limit": 5}, models.Mmr(diversity=0.0, candidates_limit=30)),
+            ({"with_vectors": True, "score_threshold": 0.2}, models.Mmr(diversity=1.0)),
+        ]
+        for kwargs, mmr in cases:
+            for nearest in (sparse, 7):
+                query = models.NearestQuery(nearest=nearest, mmr=mmr or models.Mmr())
+                got = engine.query_points("c", query=query, using="s", **kwargs).points
+                want = local.query_points("c", query=query, using="s", **kwargs).points
+                assert [p.id for p in got] == [p.id for p in want], (kwargs, nearest)
+                scores = [p.score for p in want]
+                assert [p.score for p in got] == pytest.approx(scores, rel=1e-5)
+                assert (got[0].vector is None) == (want[0].vector is None)
+        plain = engine.query_points("c", query=sparse, using="s", limit=10).points
+        diverse = models.NearestQuery(nearest=sparse, mmr=models.Mmr(diversity=0.9))
+        assert [p.id for p in engine.query_points("c", diverse, using="s").points] != [
+            p.id for p in plain
+        ]  # the option changes the answer
+        batch = engine.query_batch_points(
+            "c", [models.QueryRequest(query=diverse, using="s", limit=10)]
+        )
+        assert (
+            batch[0].points
+            == engine.query_points("c", diverse, using="s", with_payload=False).points
+        )
+        in_prefetch = models.Prefetch(query=diverse, using="s", limit=20)
+        with pytest.raises(InvalidInput, match="MMR on a sparse vector in a prefetch"):
+            engine.query_points("c", query=sparse, using="s", prefetch=in_prefetch)
+    local.close()

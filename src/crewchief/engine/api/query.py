@@ -17,6 +17,7 @@ from crewchief.engine import requests, strict
 from crewchief.engine.collection import Collection
 from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.convert.points import client_record
+from crewchief.engine.query import mmr as sparse_mmr
 from crewchief.engine.query import prefetch as prefetch_tree
 from crewchief.engine.query import request as query_request
 from crewchief.engine.query.resolve import Resolved, wanted
@@ -112,9 +113,9 @@ class QueryAPI:
         )
         col = self._collections.get(collection_name)
         strict.query(col, query, using, prefetch, query_filter, search_params, limit, kwargs)
-        request = self._query_request(col, collection_name, top, offset, with_payload, with_vectors)
+        request, finish = self._plan(col, collection_name, top, offset, with_payload, with_vectors)
         with query_request.edge_refusals(query_request.has_formula(top)):
-            found = col.read(lambda s: s.query(request))
+            found = finish(col.read(lambda s: s.query(request)))
         return rest.QueryResponse(points=query_request.client_points(found, with_vectors))
 
     def query_batch_points(
@@ -145,22 +146,22 @@ class QueryAPI:
         strict.batch_size(col, len(reqs))
         for r in reqs:
             strict.query(col, r.query, r.using, r.prefetch, r.filter, r.params, r.limit or 10, {})
-        edge_requests = [
-            self._query_request(col, collection_name, top, r.offset, r.with_payload, r.with_vector)
+        planned = [
+            self._plan(col, collection_name, top, r.offset, r.with_payload, r.with_vector)
             for top, r in zip(plans, reqs, strict=True)
         ]
-        if not edge_requests:
+        if not planned:
             return []
-        batch = edge.QueryBatchRequest(edge_requests)
+        batch = edge.QueryBatchRequest([request for request, _ in planned])
         formula = any(query_request.has_formula(top) for top in plans)
         with query_request.edge_refusals(formula):
             found = col.read(lambda s: s.query_batch(batch))
         return [
-            rest.QueryResponse(points=query_request.client_points(points, r.with_vector))
-            for points, r in zip(found, reqs, strict=True)
+            rest.QueryResponse(points=query_request.client_points(finish(points), r.with_vector))
+            for points, (_, finish), r in zip(found, planned, reqs, strict=True)
         ]
 
-    def _query_request(
+    def _plan(
         self,
         col: Collection,
         collection_name: str,
@@ -168,18 +169,33 @@ class QueryAPI:
         offset: int | None,
         with_payload: Any,
         with_vectors: Any,
-    ) -> edge.QueryRequest:
+    ) -> tuple[edge.QueryRequest, Callable[[list[edge.ScoredPoint]], list[edge.ScoredPoint]]]:
         """The edge request, with the points the query names read first (one retrieve per
-        collection, `lookup_from` ones from theirs)."""
+        collection, `lookup_from` ones from theirs), and what turns the edge's answer into
+        the request's (an MMR over a sparse vector is selected here: query/mmr.py)."""
         resolved = Resolved()
         for key, (ids, names) in wanted(top, collection_name).items():
             source = col if key is None else self._lookup_collection(key)
             with query_request.edge_refusals():
                 records = source.read(_retrieve(ids, names))
             resolved.add(key, records)
-        return query_request.query_request(
-            col.sizes, top, resolved, collection_name, offset, with_payload, with_vectors
+        mmr = sparse_mmr.plan(top, col.sizes)
+        if mmr is None:
+            request = query_request.query_request(
+                col.sizes, top, resolved, collection_name, offset, with_payload, with_vectors
+            )
+            return request, lambda found: found
+        vector = resolved.vector_of(col.sizes, top, collection_name)(top.query.nearest)
+        request = query_request.query_request(
+            col.sizes,
+            mmr.candidates,
+            resolved,
+            collection_name,
+            None,
+            with_payload,
+            mmr.with_vectors(with_vectors),
         )
+        return request, lambda found: mmr.select(vector, found, offset)
 
     def _lookup_collection(self, name: str) -> Collection:
         try:

@@ -144,11 +144,10 @@ def scoring(query: Any, using: str | None, limit: int, vec: VectorOf) -> Any:
     )
 
 
-def _nearest(q: models.NearestQuery, using: str | None, limit: int, vec: VectorOf) -> Any:
-    vector = vec(q.nearest)
-    if q.mmr is None:
-        return edge.Query.Nearest(vector, using)
-    diversity, candidates = q.mmr.diversity, q.mmr.candidates_limit
+def mmr_settings(mmr: models.Mmr, limit: int) -> tuple[float, int]:
+    """MMR's (lambda, candidates) after Qdrant's checks: lambda = 1 - diversity (default
+    0.5), candidates_limit defaulting to the limit."""
+    diversity, candidates = mmr.diversity, mmr.candidates_limit
     if diversity is not None and not 0.0 <= diversity <= 1.0:
         raise validation_error(
             "mmr.diversity", f"value {diversity} invalid, must be from 0.0 to 1.0", "0.5"
@@ -159,13 +158,22 @@ def _nearest(q: models.NearestQuery, using: str | None, limit: int, vec: VectorO
             f"value {candidates} invalid, must be {MAX_MMR_CANDIDATES} or smaller",
             "Leave it out: the limit is used",
         )
-    if isinstance(vector, edge.SparseVector):  # Edge 0.9.0 fails on it ("vector data config")
-        raise InvalidInput(
-            "MMR on a sparse vector is not supported by the embedded engine (Qdrant Edge 0.9.0)",
-            hint="Use mmr with a dense or multi-vector `using`, or leave mmr out",
-        )
     lambda_ = DEFAULT_MMR_LAMBDA if diversity is None else 1.0 - diversity
-    pool = limit if candidates is None else candidates
+    return lambda_, limit if candidates is None else candidates
+
+
+def _nearest(q: models.NearestQuery, using: str | None, limit: int, vec: VectorOf) -> Any:
+    vector = vec(q.nearest)
+    if q.mmr is None:
+        return edge.Query.Nearest(vector, using)
+    lambda_, pool = mmr_settings(q.mmr, limit)
+    if isinstance(vector, edge.SparseVector):  # the request's own MMR is done in mmr.py
+        raise InvalidInput(
+            "MMR on a sparse vector in a prefetch is not supported by the embedded engine "
+            "(Qdrant Edge 0.9.0 has no MMR over sparse vectors)",
+            hint="Use mmr on the request's own query, with a dense or multi-vector "
+            "prefetch, or leave mmr out",
+        )
     return edge.Mmr(vector, lambda_, pool, using=using)
 
 
