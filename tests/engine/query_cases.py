@@ -134,6 +134,15 @@ CASES: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("mmr-id", {"query": M.NearestQuery(nearest=4, mmr=M.Mmr(diversity=0.3)), "using": "dense"}),
+    (
+        "mmr-sparse",
+        {
+            "query": M.NearestQuery(nearest=QS, mmr=M.Mmr(diversity=0.6, candidates_limit=40)),
+            "using": "plain",
+            "offset": 2,
+        },
+    ),
+    ("mmr-sparse-id", {"query": M.NearestQuery(nearest=3, mmr=M.Mmr()), "using": "plain"}),
     ("reco-avg", {"query": _reco([4, Q8B], [9], AVG), "using": "dense"}),
     ("reco-avg-pos", {"query": _reco([4, 6], [], None), "using": "dense"}),
     ("reco-avg-sparse", {"query": _reco([1, 3], [5], AVG), "using": "plain"}),
