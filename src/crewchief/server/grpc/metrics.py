@@ -12,22 +12,14 @@ under `requests.grpc`.  A registry of its own, so the REST counters
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from qdrant_client.http import models
 
+from crewchief.server.metrics import OperationStats
+
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-
-@dataclass
-class _Stats:
-    count: int = 0
-    total: float = 0.0
-    min: float = float("inf")
-    max: float = 0.0
-    last: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class GrpcMetrics:
@@ -49,23 +41,18 @@ class GrpcMetrics:
             registry=self.registry,
         )
         self._lock = threading.Lock()
-        self._stats: dict[tuple[str, int], _Stats] = {}
+        self._stats: dict[tuple[str, int], OperationStats] = {}
 
     def observe(self, endpoint: str, code: int, seconds: float) -> None:
         self.responses.labels(endpoint, str(code)).inc()
         self.durations.labels(endpoint).observe(seconds)
         with self._lock:
-            stats = self._stats.setdefault((endpoint, code), _Stats())
-            stats.count += 1
-            stats.total += seconds
-            stats.min = min(stats.min, seconds)
-            stats.max = max(stats.max, seconds)
-            stats.last = datetime.now(UTC)
+            self._stats.setdefault((endpoint, code), OperationStats()).add(seconds)
 
-    def stats(self) -> list[tuple[tuple[str, int], _Stats]]:
-        """Every (endpoint, code) with its statistics, a copy, sorted."""
+    def stats(self) -> list[tuple[tuple[str, int], dict[str, Any]]]:
+        """Every (endpoint, code) with its statistics (as REST's telemetry), sorted."""
         with self._lock:
-            return [(k, _Stats(**vars(v))) for k, v in sorted(self._stats.items())]
+            return [(k, v.telemetry()) for k, v in sorted(self._stats.items())]
 
     def count(self, endpoint: str, code: int = 0) -> int:
         with self._lock:
@@ -84,12 +71,6 @@ def grpc_telemetry(metrics: GrpcMetrics | None) -> models.GrpcTelemetry:
     if metrics is not None:
         for (endpoint, code), s in metrics.stats():
             responses.setdefault(endpoint, {})[str(code)] = models.OperationDurationStatistics(
-                count=s.count,
-                fail_count=None if code == 0 else s.count,
-                avg_duration_micros=s.total / s.count * 1e6,
-                min_duration_micros=s.min * 1e6,
-                max_duration_micros=s.max * 1e6,
-                total_duration_micros=int(s.total * 1e6),
-                last_responded=s.last,
+                **s, fail_count=None if code == 0 else s["count"]
             )
     return models.GrpcTelemetry(responses=responses)
