@@ -64,11 +64,12 @@ def edge_points(
 
 
 def _per_point(sizes: VectorSizes, points: Iterable[models.PointStruct]) -> list[edge.Point]:
-    points = list(points)
-    ids = [edge_point_id(p.id) for p in points]
-    return _edge_points(
-        ids, [edge_vector(sizes, p.vector) for p in points], [p.payload for p in points]
-    )
+    # point by point, so that the first bad point's error is the one raised
+    checked = [(edge_point_id(p.id), edge_vector(sizes, p.vector), p.payload) for p in points]
+    if not checked:
+        return []
+    ids, vectors, payloads = map(list, zip(*checked, strict=True))
+    return _edge_points(ids, vectors, payloads)
 
 
 def _edge_points(ids: list[Any], vectors: list[Any], payloads: list[Any]) -> list[edge.Point]:
