@@ -17,9 +17,10 @@ from crewchief.engine import requests, strict
 from crewchief.engine.collection import Collection
 from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.convert.points import client_record
+from crewchief.engine.convert.vectors import check_vector_name
 from crewchief.engine.query import prefetch as prefetch_tree
 from crewchief.engine.query import request as query_request
-from crewchief.engine.query.resolve import Resolved, wanted
+from crewchief.engine.query.resolve import Resolved, lookup_collections, wanted
 from crewchief.engine.query.stage import Stage
 from crewchief.engine.registry import Collections
 from crewchief.engine.search.requests import OFFSET_WITH_ORDER_BY, edge_order_by, edge_refusals
@@ -112,6 +113,7 @@ class QueryAPI:
         )
         col = self._collections.get(collection_name)
         strict.query(col, query, using, prefetch, query_filter, search_params, limit, kwargs)
+        self._check_lookup_from(top)
         request = self._query_request(col, collection_name, top, offset, with_payload, with_vectors)
         with query_request.edge_refusals(query_request.has_formula(top)):
             found = col.read(lambda s: s.query(request))
@@ -145,6 +147,8 @@ class QueryAPI:
         strict.batch_size(col, len(reqs))
         for r in reqs:
             strict.query(col, r.query, r.using, r.prefetch, r.filter, r.params, r.limit or 10, {})
+        for top in plans:
+            self._check_lookup_from(top)
         edge_requests = [
             self._query_request(col, collection_name, top, r.offset, r.with_payload, r.with_vector)
             for top, r in zip(plans, reqs, strict=True)
@@ -174,19 +178,27 @@ class QueryAPI:
         resolved = Resolved()
         for key, (ids, names) in wanted(top, collection_name).items():
             source = col if key is None else self._lookup_collection(key)
+            for name in names:  # Qdrant's retrieve of the ids refuses an unknown name first
+                check_vector_name(source.sizes, name)
             with query_request.edge_refusals():
                 records = source.read(_retrieve(ids, names))
             resolved.add(key, records)
+        resolved.check_found(top, collection_name)
         return query_request.query_request(
             col.sizes, top, resolved, collection_name, offset, with_payload, with_vectors
         )
+
+    def _check_lookup_from(self, top: Stage) -> None:
+        for name in lookup_collections(top):
+            self._lookup_collection(name)
 
     def _lookup_collection(self, name: str) -> Collection:
         try:
             return self._collections.get(name)
         except CollectionNotFound:
             raise NotFound(
-                f"Collection {name}", hint="lookup_from names a collection that does not exist"
+                f"Collection {name} not found",
+                hint="lookup_from names a collection that does not exist",
             ) from None
 
 
