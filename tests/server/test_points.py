@@ -202,6 +202,30 @@ def test_bad_values_the_schema_allows_are_refused(
     assert r.status_code == 400, r.text
 
 
+def test_filters_qdrant_validates_are_422(
+    client: QdrantClient, http: httpx.Client, name: str
+) -> None:
+    """A field condition with only a key, a slice index beyond its total: Qdrant's
+    struct-level rules (422, under the flattened request's path); a zero total is serde's."""
+    make_collection(client, name, n=3, dim=4)
+    just_key = {"query": [1, 2, 3, 4], "filter": {"must": [{"key": "city"}]}}
+    r = http.post(f"/collections/{name}/points/query", json=just_key)
+    assert r.status_code == 422, r.text
+    assert r.json()["status"]["error"] == (
+        "Validation error in JSON body: [internal.filter.must[0].__all__: "
+        "Validation error: At least one field condition must be specified [{}]]"
+    )
+    beyond = {"filter": {"must": [{"slice": {"total": 4, "index": 4}}]}}
+    r = http.post(f"/collections/{name}/points/scroll", json=beyond)
+    assert r.status_code == 422, r.text
+    assert "scroll_request.filter.must[0].__all__: Validation error: Slice index must be" in r.text
+    zero = {"filter": {"must": [{"slice": {"total": 0, "index": 0}}]}}
+    r = http.post(f"/collections/{name}/points/scroll", json=zero)
+    assert r.status_code == 400 and "Format error in JSON body" in r.text, r.text
+    inside = {"filter": {"must": [{"slice": {"total": 4, "index": 3}}]}, "limit": 10}
+    assert http.post(f"/collections/{name}/points/scroll", json=inside).status_code == 200
+
+
 def test_points_of_missing_collection_are_404(http: httpx.Client) -> None:
     for method, path, body in [
         ("PUT", "points", {"points": [{"id": 1, "vector": [1.0]}]}),

@@ -11,7 +11,8 @@ its `validator` rules.  qdrant-client's models forbid every unknown field, so:
   `with_vector`, ...) spelled as the model's field;
 - a body of the wrong shape answers 400 `Format error in JSON body: ...` (serde's
   deserialisation error); a body that parses but breaks one of Qdrant's range
-  rules (`RANGES`, from Qdrant's `#[validate(range(...))]`) answers 422
+  rules (`RANGES`, from Qdrant's `#[validate(range(...))]`, or a struct-level rule of
+  schema_rules.py) answers 422
   `Validation error in JSON body: [vectors.size: value 65537 invalid, must be from 1 to 65536]`.
 """
 
@@ -25,6 +26,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from crewchief.server.schema_rules import SCHEMA_RULES, Malformed, schema_errors
 
 # models whose unknown fields Qdrant refuses too (serde `deny_unknown_fields`)
 KEEP_UNKNOWN = frozenset({"Filter", "PayloadSelectorInclude", "PayloadSelectorExclude"})
@@ -113,12 +116,6 @@ RANGES: dict[str, dict[str, Range]] = {
     },
 }
 
-# Qdrant's struct-level rules (`#[validate(schema(...))]`, reported as `PATH.__all__`):
-# model -> (a list field that must not be empty, the message)
-NOT_EMPTY: dict[str, tuple[str, str]] = {
-    "RelevanceFeedbackInput": ("feedback", "feedback elements must be non-empty"),
-}
-
 
 class ApiError(Exception):
     """An error answered in Qdrant's format with an explicit HTTP status."""
@@ -195,7 +192,7 @@ def _has_rules(alts: tuple[Any, ...], seen: frozenset[Any] = frozenset()) -> boo
         if tp in seen:
             continue
         if _is_model(tp):
-            if tp.__name__ in RANGES or tp.__name__ in NOT_EMPTY:
+            if tp.__name__ in RANGES or tp.__name__ in SCHEMA_RULES:
                 return True
             subs = tuple(a for f in tp.model_fields.values() for a in _flatten(f.annotation))
             if _has_rules(subs, seen | {tp}):
@@ -205,6 +202,13 @@ def _has_rules(alts: tuple[Any, ...], seen: frozenset[Any] = frozenset()) -> boo
             if _has_rules(tuple(a for arg in args for a in _flatten(arg)), seen | {tp}):
                 return True
     return False
+
+
+@cache
+def _field_has_rules(model: type[BaseModel], name: str) -> bool:
+    """Whether a field's value may hold a rule (a batch's points are never walked)."""
+    annotation: Any = model.model_fields[name].annotation
+    return annotation is not None and _has_rules(_flatten(annotation))
 
 
 def describe_format_error(exc: ValidationError) -> str:
@@ -343,12 +347,12 @@ def range_errors(value: Any, path: str = "") -> list[str]:
                 message = _out_of_range(item, rule)
                 if message:
                     found.append(f"{where}: {message}")
-            elif isinstance(item, BaseModel | list | dict):
+            elif isinstance(item, BaseModel | list | dict) and _field_has_rules(type(value), name):
                 found.extend(range_errors(item, where))
-        if model in NOT_EMPTY:
-            field, message = NOT_EMPTY[model]
-            if not getattr(value, field):
-                found.append(f"{path}.__all__: {message}" if path else f"__all__: {message}")
+        try:
+            found.extend(schema_errors(value, path))
+        except Malformed as exc:
+            raise ApiError(400, f"Format error in JSON body: {exc}") from None
     elif isinstance(value, list) and value and isinstance(value[0], BaseModel | list | dict):
         for i, item in enumerate(value):
             found.extend(range_errors(item, f"{path}[{i}]"))
