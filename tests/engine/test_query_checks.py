@@ -61,10 +61,15 @@ def test_a_missing_point_is_found_missing_before_the_stage_rules(eng: Engine) ->
         )
 
 
-def test_unknown_lookup_vector_is_refused_before_missing_points(eng: Engine) -> None:
+def test_unknown_lookup_vector_is_refused_once_a_point_is_read(eng: Engine) -> None:
+    """Qdrant's retrieve refuses an unknown vector name when it reads a point: with one
+    point found that is the 400; with none found, the missing point's 404."""
     lookup = M.LookupLocation(collection=qc.OTHER, vector="nope")
     reco = M.RecommendQuery(recommend=M.RecommendInput(positive=[1], negative=[996]))
     with pytest.raises(InvalidInput, match="Not existing vector name error: nope"):
+        eng.query_points(qc.NAME, query=reco, using="dense", lookup_from=lookup)
+    reco = M.RecommendQuery(recommend=M.RecommendInput(positive=[995]))
+    with pytest.raises(NotFound, match="^No point with id 995 found$"):
         eng.query_points(qc.NAME, query=reco, using="dense", lookup_from=lookup)
 
 
@@ -96,3 +101,15 @@ def test_relevance_feedback_needs_feedback(eng: Engine) -> None:
     )
     with pytest.raises(ValidationFailed, match="feedback elements must be non-empty"):
         eng.query_points(qc.NAME, query=query, using="dense")
+
+
+def test_reads_of_an_unknown_vector_name_are_bad_input(eng: Engine) -> None:
+    for read in (
+        lambda: eng.retrieve(qc.NAME, [1, 2], with_vectors=["dense", "nope"]),
+        lambda: eng.scroll(qc.NAME, limit=2, with_vectors=["nope"]),
+    ):
+        with pytest.raises(
+            InvalidInput, match="^Wrong input: Not existing vector name error: nope"
+        ):
+            read()
+    assert eng.retrieve(qc.NAME, [1], with_vectors=["dense"])[0].vector is not None

@@ -202,6 +202,23 @@ def test_bad_values_the_schema_allows_are_refused(
     assert r.status_code == 400, r.text
 
 
+def test_reads_of_an_unknown_vector_name_are_400(
+    client: QdrantClient, http: httpx.Client, name: str
+) -> None:
+    """retrieve and scroll (either spelling of with_vector) name Qdrant's error, never a 500."""
+    make_collection(client, name, n=3, dim=4)
+    for path, body in [
+        ("points", {"ids": [0, 1], "with_vectors": ["", "nope"]}),
+        ("points", {"ids": [0, 1], "with_vector": ["nope"]}),
+        ("points/scroll", {"with_vectors": ["nope"]}),
+    ]:
+        r = http.post(f"/collections/{name}/{path}", json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["status"]["error"] == "Wrong input: Not existing vector name error: nope"
+    r = http.post(f"/collections/{name}/points", json={"ids": [0], "with_vectors": True})
+    assert r.status_code == 200 and len(r.json()["result"][0]["vector"]) == 4, r.text
+
+
 def test_filters_qdrant_validates_are_422(
     client: QdrantClient, http: httpx.Client, name: str
 ) -> None:

@@ -168,6 +168,26 @@ REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
         "Not found: No point with id 997 found",
     ),
     (
+        "lookup-unknown-vector",  # refused once a point is read from the lookup collection
+        {
+            "query": {"recommend": {"positive": [1]}},
+            "using": "dense",
+            "lookup_from": {"collection": qc.OTHER, "vector": "nope"},
+        },
+        400,
+        "Wrong input: Not existing vector name error: nope",
+    ),
+    (
+        "lookup-unknown-vector-missing-point",  # ... and the point's 404 when none is read
+        {
+            "query": {"recommend": {"positive": [995]}},
+            "using": "dense",
+            "lookup_from": {"collection": qc.OTHER, "vector": "nope"},
+        },
+        404,
+        "Not found: No point with id 995 found",
+    ),
+    (
         "empty-example",  # no length rule on a query's vector: the collection's 400
         {"query": {"recommend": {"positive": [[]]}}, "using": "dense"},
         400,

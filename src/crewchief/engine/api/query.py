@@ -17,7 +17,7 @@ from crewchief.engine import requests, strict
 from crewchief.engine.collection import Collection
 from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.convert.points import client_record
-from crewchief.engine.convert.vectors import check_vector_name
+from crewchief.engine.convert.vectors import as_sizes, check_vector_name
 from crewchief.engine.query import prefetch as prefetch_tree
 from crewchief.engine.query import request as query_request
 from crewchief.engine.query.resolve import Resolved, lookup_collections, wanted
@@ -40,6 +40,7 @@ class QueryAPI:
     ) -> list[models.Record]:
         col = self._collections.get(collection_name)
         strict.read(col, kwargs=kwargs, cost=len(ids))
+        _check_vector_names(col, with_vectors)
         request = requests.retrieve_request(ids, with_payload, with_vectors)
         return [client_record(r) for r in col.read(request.run)]
 
@@ -59,6 +60,7 @@ class QueryAPI:
         if order_by is not None and offset is not None:
             raise InvalidInput(OFFSET_WITH_ORDER_BY, hint="Page with order_by.start_from")
         strict.read(col, scroll_filter, limit, kwargs=kwargs)
+        _check_vector_names(col, with_vectors)
         request = requests.scroll_request(scroll_filter, limit, offset, with_payload, with_vectors)
         if order_by is not None:  # Qdrant's order: by the key's indexed values, no next page
             request = edge.ScrollRequest(
@@ -178,10 +180,15 @@ class QueryAPI:
         resolved = Resolved()
         for key, (ids, names) in wanted(top, collection_name).items():
             source = col if key is None else self._lookup_collection(key)
-            for name in names:  # Qdrant's retrieve of the ids refuses an unknown name first
-                check_vector_name(source.sizes, name)
+            sizes = as_sizes(source.sizes)
+            known = [name for name in names if sizes.kind(name) is not None]
             with query_request.edge_refusals():
-                records = source.read(_retrieve(ids, names))
+                records = source.read(_retrieve(ids, known))
+            if records and len(known) < len(names):
+                # Qdrant's retrieve refuses an unknown name once it reads a point's vectors
+                # (so a request naming only missing points is their 404 instead)
+                for name in names:
+                    check_vector_name(sizes, name)
             resolved.add(key, records)
         resolved.check_found(top, collection_name)
         return query_request.query_request(
@@ -200,6 +207,13 @@ class QueryAPI:
                 f"Collection {name} not found",
                 hint="lookup_from names a collection that does not exist",
             ) from None
+
+
+def _check_vector_names(col: Collection, with_vectors: Any) -> None:
+    """Qdrant's 400 for a `with_vectors` name the collection lacks (the edge's is untyped)."""
+    if isinstance(with_vectors, list | tuple):
+        for name in with_vectors:
+            check_vector_name(col.sizes, name)
 
 
 def _no_shard_key(key: Any) -> None:
