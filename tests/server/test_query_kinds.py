@@ -216,7 +216,8 @@ REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
         "prefetch-limit-0",
         {"query": {"fusion": "rrf"}, "prefetch": [{"query": qc.Q8, "using": "dense", "limit": 0}]},
         422,
-        "prefetch.limit: value 0 invalid",
+        "Validation error in JSON body: [internal.prefetch[0].limit: value 0 invalid, "
+        "must be 1 or larger]",
     ),
     (
         "prefetch-no-query",

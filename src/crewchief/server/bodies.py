@@ -99,6 +99,7 @@ RANGES: dict[str, dict[str, Range]] = {
     "RecommendRequest": _LIMIT,
     "DiscoverRequest": _LIMIT,
     "QueryRequest": _LIMIT,
+    "Prefetch": _LIMIT,
     "FacetRequest": _LIMIT,
     "QueryGroupsRequest": {"limit": (1, None), "group_size": (1, None)},
     "SearchGroupsRequest": {"limit": (1, None), "group_size": (1, None)},
