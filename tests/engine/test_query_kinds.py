@@ -179,25 +179,25 @@ REFUSALS: list[tuple[str, dict[str, Any], type[CrewchiefError], str]] = [
         "missing-id",
         {"query": 999, "using": "dense"},
         NotFound,
-        'Vector with name "dense" for point',
+        "No point with id 999 found",
     ),
     (
         "id-without-vector",
         {"query": 1, "using": "multi"},
         NotFound,
-        'Vector with name "multi" for point',
+        'Vector with name "multi" for point not found',
     ),
     (
         "missing-id-in-reco",
         {"query": qc._reco([4, 998], [], qc.AVG), "using": "dense"},
         NotFound,
-        "for point",
+        "No point with id 998 found",
     ),
     (
         "lookup-missing",
         {"query": 3, "using": "dense", "lookup_from": LOOKUP_MISSING},
         NotFound,
-        "Collection nowhere",
+        "Collection nowhere not found",
     ),
     (
         "lookup-wrong-name",
@@ -382,7 +382,7 @@ def test_refusals(
 
 
 def test_batch_refuses_like_one(eng: Engine) -> None:
-    with pytest.raises(NotFound, match="for point"):
+    with pytest.raises(NotFound, match="No point with id 999 found"):
         eng.query_batch_points(
             qc.NAME,
             [_request({"query": 4, "using": "dense"}), _request({"query": 999, "using": "dense"})],

@@ -202,6 +202,47 @@ def test_bad_values_the_schema_allows_are_refused(
     assert r.status_code == 400, r.text
 
 
+def test_reads_of_an_unknown_vector_name_are_400(
+    client: QdrantClient, http: httpx.Client, name: str
+) -> None:
+    """retrieve and scroll (either spelling of with_vector) name Qdrant's error, never a 500."""
+    make_collection(client, name, n=3, dim=4)
+    for path, body in [
+        ("points", {"ids": [0, 1], "with_vectors": ["", "nope"]}),
+        ("points", {"ids": [0, 1], "with_vector": ["nope"]}),
+        ("points/scroll", {"with_vectors": ["nope"]}),
+    ]:
+        r = http.post(f"/collections/{name}/{path}", json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["status"]["error"] == "Wrong input: Not existing vector name error: nope"
+    r = http.post(f"/collections/{name}/points", json={"ids": [0], "with_vectors": True})
+    assert r.status_code == 200 and len(r.json()["result"][0]["vector"]) == 4, r.text
+
+
+def test_filters_qdrant_validates_are_422(
+    client: QdrantClient, http: httpx.Client, name: str
+) -> None:
+    """A field condition with only a key, a slice index beyond its total: Qdrant's
+    struct-level rules (422, under the flattened request's path); a zero total is serde's."""
+    make_collection(client, name, n=3, dim=4)
+    just_key = {"query": [1, 2, 3, 4], "filter": {"must": [{"key": "city"}]}}
+    r = http.post(f"/collections/{name}/points/query", json=just_key)
+    assert r.status_code == 422, r.text
+    assert r.json()["status"]["error"] == (
+        "Validation error in JSON body: [internal.filter.must[0].__all__: "
+        "Validation error: At least one field condition must be specified [{}]]"
+    )
+    beyond = {"filter": {"must": [{"slice": {"total": 4, "index": 4}}]}}
+    r = http.post(f"/collections/{name}/points/scroll", json=beyond)
+    assert r.status_code == 422, r.text
+    assert "scroll_request.filter.must[0].__all__: Validation error: Slice index must be" in r.text
+    zero = {"filter": {"must": [{"slice": {"total": 0, "index": 0}}]}}
+    r = http.post(f"/collections/{name}/points/scroll", json=zero)
+    assert r.status_code == 400 and "Format error in JSON body" in r.text, r.text
+    inside = {"filter": {"must": [{"slice": {"total": 4, "index": 3}}]}, "limit": 10}
+    assert http.post(f"/collections/{name}/points/scroll", json=inside).status_code == 200
+
+
 def test_points_of_missing_collection_are_404(http: httpx.Client) -> None:
     for method, path, body in [
         ("PUT", "points", {"points": [{"id": 1, "vector": [1.0]}]}),

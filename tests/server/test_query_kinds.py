@@ -103,6 +103,29 @@ def test_json_forms(local: QdrantClient, raw: httpx.Client) -> None:
     assert set(vec.json()["result"]["points"][0]["vector"]) >= {"dense"}
 
 
+def test_discover_with_null_context_is_a_rescored_nearest(raw: httpx.Client) -> None:
+    """REST's `"context": null` (Qdrant's `Option`): a discover of the target alone ranks as
+    the nearest query does, with discover's own scores."""
+    path = f"/collections/{qc.NAME}/points/query"
+    near = raw.post(path, json={"query": qc.Q8, "using": "dense", "limit": 8})
+    body = {"query": {"discover": {"target": qc.Q8, "context": None}}, "using": "dense"}
+    disc = raw.post(path, json={**body, "limit": 8, "offset": None})
+    assert near.status_code == disc.status_code == 200, disc.text
+    near_points, disc_points = near.json()["result"]["points"], disc.json()["result"]["points"]
+    assert [p["id"] for p in disc_points] == [p["id"] for p in near_points]
+    assert all(d["score"] != n["score"] for d, n in zip(disc_points, near_points, strict=True))
+    ctx = raw.post(path, json={"query": {"context": None}, "using": "dense", "limit": 3})
+    assert ctx.status_code == 200, ctx.text
+    dup = {"query": qc.Q8, "using": "dense", "with_vector": True, "with_vectors": True}
+    both = raw.post(path, json=dup)
+    assert both.status_code == 400, both.text
+    assert "duplicate field `with_vector`" in both.json()["status"]["error"]
+
+
+def _feedback(items: list[dict[str, Any]], b: float = 1.0) -> dict[str, Any]:
+    return {"target": qc.Q8, "feedback": items, "strategy": {"naive": {"a": 1, "b": b, "c": 1}}}
+
+
 REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
     (
         "unknown-using",
@@ -120,19 +143,81 @@ REFUSALS: list[tuple[str, dict[str, Any], int, str]] = [
         "missing-id",
         {"query": 999, "using": "dense"},
         404,
-        'Not found: Vector with name "dense" for point',
+        "Not found: No point with id 999 found",
     ),
     (
         "lookup-missing",
         {"query": 3, "using": "dense", "lookup_from": {"collection": "nowhere"}},
         404,
-        "Not found: Collection nowhere",
+        "Not found: Collection nowhere not found",
+    ),
+    (
+        "lookup-missing-no-ids",  # checked whether or not a stage names a point
+        {"query": qc.Q8, "using": "dense", "lookup_from": {"collection": "nowhere"}},
+        404,
+        "Not found: Collection nowhere not found",
+    ),
+    (
+        "missing-id-before-fusion-using",  # points are read before a stage's rules
+        {
+            "query": {"fusion": "rrf"},
+            "using": "dense",
+            "prefetch": [{"query": {"recommend": {"positive": [1, 997]}}, "using": "dense"}],
+        },
+        404,
+        "Not found: No point with id 997 found",
+    ),
+    (
+        "lookup-unknown-vector",  # refused once a point is read from the lookup collection
+        {
+            "query": {"recommend": {"positive": [1]}},
+            "using": "dense",
+            "lookup_from": {"collection": qc.OTHER, "vector": "nope"},
+        },
+        400,
+        "Wrong input: Not existing vector name error: nope",
+    ),
+    (
+        "lookup-unknown-vector-missing-point",  # ... and the point's 404 when none is read
+        {
+            "query": {"recommend": {"positive": [995]}},
+            "using": "dense",
+            "lookup_from": {"collection": qc.OTHER, "vector": "nope"},
+        },
+        404,
+        "Not found: No point with id 995 found",
+    ),
+    (
+        "empty-example",  # no length rule on a query's vector: the collection's 400
+        {"query": {"recommend": {"positive": [[]]}}, "using": "dense"},
+        400,
+        "Wrong input: Vector dimension error: expected dim: 8, got 0",
+    ),
+    (
+        "limit-0",  # Qdrant's path names the flattened `internal` request
+        {"query": qc.Q8, "using": "dense", "limit": 0},
+        422,
+        "Validation error in JSON body: [internal.limit: value 0 invalid, must be 1 or larger]",
+    ),
+    (
+        "feedback-b",
+        {"query": {"relevance_feedback": _feedback([{"example": 1, "score": 1}], b=-1)}},
+        422,
+        "Validation error in JSON body: [internal.query.relevance_feedback.strategy.naive.b: "
+        "value -1.0 invalid, must be 0.0 or larger]",
+    ),
+    (
+        "feedback-empty",
+        {"query": {"relevance_feedback": _feedback([])}, "using": "dense"},
+        422,
+        "internal.query.relevance_feedback.__all__: feedback elements must be non-empty",
     ),
     (
         "prefetch-limit-0",
         {"query": {"fusion": "rrf"}, "prefetch": [{"query": qc.Q8, "using": "dense", "limit": 0}]},
         422,
-        "prefetch.limit: value 0 invalid",
+        "Validation error in JSON body: [internal.prefetch[0].limit: value 0 invalid, "
+        "must be 1 or larger]",
     ),
     (
         "prefetch-no-query",

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
@@ -109,11 +110,33 @@ def test_groups_rest_defaults_and_errors(
     assert r.status_code == 422
     assert "group_size: value 0 invalid, must be 1 or larger" in r.json()["status"]["error"]
     r = http.post(url, json={"query": Q, "group_by": "genre", "with_lookup": "nope"})
-    assert r.status_code == 404 and r.json()["status"]["error"] == "Not found: Collection nope"
+    assert r.status_code == 404
+    assert r.json()["status"]["error"] == "Not found: Collection nope not found"
     r = http.post(url, json={"query": Q, "group_by": "nowhere"})
     assert r.status_code == 200 and r.json()["result"]["groups"] == []
     r = http.post(f"/collections/{name}_missing/points/query/groups", json={"group_by": "g"})
     assert r.status_code == 404
+
+
+def test_groups_lookups_as_qdrant(http: httpx.Client, served: tuple[str, QdrantClient]) -> None:
+    """with_lookup takes `with_vector` as its alias of `with_vectors`; a missing lookup_from
+    collection is a 404 whatever the query (Qdrant checks it before grouping)."""
+    name, _ = served
+    url = f"/collections/{name}/points/query/groups"
+    lookup = {"collection": name + "_lookup", "with_payload": True, "with_vector": True}
+    r = http.post(url, json={"query": Q, "group_by": "year", "limit": 3, "with_lookup": lookup})
+    assert r.status_code == 200, r.text
+    groups = r.json()["result"]["groups"]
+    assert len(groups) == 3
+    for g in groups:
+        assert g["lookup"]["id"] == g["id"] and g["lookup"]["vector"] == [1.0, 0.0]
+        assert g["lookup"]["payload"] == {"decade": g["id"] // 10}
+    missing = {"collection": "nowhere", "vector": "v"}
+    for query in (Q, {"recommend": {"positive": [Q]}}):
+        body = {"query": query, "group_by": "genre", "lookup_from": missing}
+        r = http.post(url, json=body)
+        assert r.status_code == 404, r.text
+        assert r.json()["status"]["error"] == "Not found: Collection nowhere not found"
 
 
 def test_matrix_as_local_mode(client: QdrantClient, served: tuple[str, QdrantClient]) -> None:
@@ -141,6 +164,11 @@ def test_matrix_rest_defaults_and_errors(
     assert r.status_code == 200
     result = r.json()["result"]
     assert len(result["ids"]) == 10 and len(result["scores"]) == 30  # sample 10, limit 3
+    # scores are float32, written in float32's shortest form as Qdrant writes them
+    raw = http.post(base + "/pairs", json={"sample": 5, "limit": 2}).json()["result"]["pairs"]
+    assert raw and all(str(p["score"]) == str(np.float32(p["score"])) for p in raw)
+    raw = http.post(base + "/offsets", json={"sample": 5, "limit": 2}).json()["result"]["scores"]
+    assert raw and all(str(s) == str(np.float32(s)) for s in raw)
     r = http.post(base + "/pairs", json={"sample": 1})
     assert r.status_code == 422 and "sample: value 1 invalid" in r.json()["status"]["error"]
     r = http.post(base + "/pairs", json={"using": "nope"})
@@ -197,6 +225,21 @@ def test_scroll_order_by(client: QdrantClient, served: tuple[str, QdrantClient])
         client.scroll(name, order_by="rank", offset=3)
     assert info.value.status_code == 400
     assert b"Cannot use an `offset` when using `order_by`" in info.value.content
+
+
+def test_scroll_rest_form(http: httpx.Client, served: tuple[str, QdrantClient]) -> None:
+    """`next_page_offset` is always there (null on the last page and with order_by), and
+    `with_vectors` is the alias of `with_vector`."""
+    name, _ = served
+    url = f"/collections/{name}/points/scroll"
+    r = http.post(url, json={"order_by": {"key": "rank", "direction": "asc"}, "limit": 5})
+    result = r.json()["result"]
+    assert [p["id"] for p in result["points"]] == [0, 1, 2, 3, 4]
+    assert "next_page_offset" in result and result["next_page_offset"] is None
+    for key in ("with_vector", "with_vectors"):
+        r = http.post(url, json={key: True, "limit": 1})
+        assert r.status_code == 200 and len(r.json()["result"]["points"][0]["vector"]) == 4, key
+        assert r.json()["result"]["next_page_offset"] == 1
 
 
 def test_count_exact_and_approximate(

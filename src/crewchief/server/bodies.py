@@ -7,10 +7,12 @@ its `validator` rules.  qdrant-client's models forbid every unknown field, so:
 - a body is validated as is (the common case costs nothing extra); only when
   pydantic names an unknown field are the fields no candidate model knows
   removed (`strip_unknown`, guided by the models' annotations) and the body
-  validated again;
+  validated again, with Qdrant's field aliases (`ALIASES`: `with_vectors` for
+  `with_vector`, ...) spelled as the model's field;
 - a body of the wrong shape answers 400 `Format error in JSON body: ...` (serde's
   deserialisation error); a body that parses but breaks one of Qdrant's range
-  rules (`RANGES`, from Qdrant's `#[validate(range(...))]`) answers 422
+  rules (`RANGES`, from Qdrant's `#[validate(range(...))]`, or a struct-level rule of
+  schema_rules.py) answers 422
   `Validation error in JSON body: [vectors.size: value 65537 invalid, must be from 1 to 65536]`.
 """
 
@@ -25,8 +27,48 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from crewchief.server.schema_rules import SCHEMA_RULES, Malformed, schema_errors
+
 # models whose unknown fields Qdrant refuses too (serde `deny_unknown_fields`)
 KEEP_UNKNOWN = frozenset({"Filter", "PayloadSelectorInclude", "PayloadSelectorExclude"})
+
+_WITH_VECTORS = {"with_vectors": "with_vector"}
+# Qdrant 1.19's serde aliases on REST bodies (`#[serde(alias = ...)]`), by qdrant-client model
+# name: alias -> field.  Not QueryGroupsRequest nor DiscoverRequest: Qdrant has none there.
+ALIASES: dict[str, dict[str, str]] = {
+    "QueryRequest": _WITH_VECTORS,
+    "SearchRequest": _WITH_VECTORS,
+    "SearchGroupsRequest": _WITH_VECTORS,
+    "RecommendRequest": _WITH_VECTORS,
+    "RecommendGroupsRequest": _WITH_VECTORS,
+    "PointRequest": _WITH_VECTORS,
+    "ScrollRequest": _WITH_VECTORS,
+    "WithLookup": {"with_vector": "with_vectors"},
+}
+# Qdrant's request bodies are `#[serde(flatten)]` wrappers around an inner struct, whose name
+# its validation errors carry (`internal.limit: ...`): model -> the inner field's name
+FLATTENED: dict[str, str] = {
+    "QueryRequest": "internal",
+    "QueryGroupsRequest": "search_group_request",
+    "SearchRequest": "search_request",
+    "SearchGroupsRequest": "search_group_request",
+    "RecommendRequest": "recommend_request",
+    "RecommendGroupsRequest": "recommend_group_request",
+    "DiscoverRequest": "discover_request",
+    "ScrollRequest": "scroll_request",
+    "CountRequest": "count_request",
+    "PointRequest": "point_request",
+    "SearchMatrixRequest": "search_request",
+    "FacetRequest": "facet_request",
+}
+# ... and the group requests flatten their group fields once more (`group_request`)
+_GROUP_FIELDS = frozenset({"group_by", "group_size", "limit", "with_lookup"})
+_GROUPED = frozenset({"QueryGroupsRequest", "SearchGroupsRequest", "RecommendGroupsRequest"})
+# fields Qdrant reads `null` in as "none" (`Option<Vec<_>>`) where qdrant-client wants a list
+NULL_AS_EMPTY: dict[str, tuple[str, ...]] = {
+    "DiscoverInput": ("context",),
+    "ContextQuery": ("context",),
+}
 
 Range = tuple[float | None, float | None]
 _LIMIT: dict[str, Range] = {"limit": (1, None)}
@@ -58,6 +100,7 @@ RANGES: dict[str, dict[str, Range]] = {
     "RecommendRequest": _LIMIT,
     "DiscoverRequest": _LIMIT,
     "QueryRequest": _LIMIT,
+    "Prefetch": _LIMIT,
     "FacetRequest": _LIMIT,
     "QueryGroupsRequest": {"limit": (1, None), "group_size": (1, None)},
     "SearchGroupsRequest": {"limit": (1, None), "group_size": (1, None)},
@@ -65,6 +108,7 @@ RANGES: dict[str, dict[str, Range]] = {
     "SearchMatrixRequest": {"limit": (1, None), "sample": (2, None)},
     "Mmr": {"diversity": (0.0, 1.0), "candidates_limit": (None, 16384)},
     "Rrf": {"k": (1, None)},
+    "NaiveFeedbackStrategyParams": {"b": (0.0, None)},
     "StrictModeConfig": {
         "max_query_limit": (1, None),
         "max_timeout": (1, None),
@@ -124,10 +168,11 @@ def decode_body(raw: bytes, schema: Any) -> Any:
     try:
         value = validator.validate_python(data)
     except ValidationError as exc:
-        if not any(e["type"] == "extra_forbidden" for e in exc.errors()):
+        read = strip_unknown(data, _flatten(schema))
+        if read == data:  # nothing unknown, aliased or null-as-empty: the body is wrong
             raise ApiError(400, describe_format_error(exc)) from None
         try:
-            value = validator.validate_python(strip_unknown(data, _flatten(schema)))
+            value = validator.validate_python(read)
         except ValidationError as again:
             raise ApiError(400, describe_format_error(again)) from None
     return _checked(schema, value)
@@ -149,7 +194,7 @@ def _has_rules(alts: tuple[Any, ...], seen: frozenset[Any] = frozenset()) -> boo
         if tp in seen:
             continue
         if _is_model(tp):
-            if tp.__name__ in RANGES:
+            if tp.__name__ in RANGES or tp.__name__ in SCHEMA_RULES:
                 return True
             subs = tuple(a for f in tp.model_fields.values() for a in _flatten(f.annotation))
             if _has_rules(subs, seen | {tp}):
@@ -159,6 +204,13 @@ def _has_rules(alts: tuple[Any, ...], seen: frozenset[Any] = frozenset()) -> boo
             if _has_rules(tuple(a for arg in args for a in _flatten(arg)), seen | {tp}):
                 return True
     return False
+
+
+@cache
+def _field_has_rules(model: type[BaseModel], name: str) -> bool:
+    """Whether a field's value may hold a rule (a batch's points are never walked)."""
+    annotation: Any = model.model_fields[name].annotation
+    return annotation is not None and _has_rules(_flatten(annotation))
 
 
 def describe_format_error(exc: ValidationError) -> str:
@@ -234,6 +286,7 @@ def strip_unknown(value: Any, alts: tuple[Any, ...]) -> Any:
         if not models and not values:
             return value
         known = _fields(models)
+        value = _renamed(value, models, known)
         if values and any(key in known for key in value):
             values = ()  # read as the model (as serde tries an untagged enum's struct first)
         open_object = bool(values) or any(
@@ -257,6 +310,24 @@ def strip_unknown(value: Any, alts: tuple[Any, ...]) -> Any:
     return value
 
 
+def _renamed(value: dict[str, Any], models: tuple[Any, ...], known: Any) -> dict[str, Any]:
+    """`value` with Qdrant's aliases (`ALIASES`) of the candidate models spelled as the field
+    (an alias beside its field is serde's `duplicate field`, 400) and `NULL_AS_EMPTY`'s
+    nulls as empty lists."""
+    aliases = {a: f for m in models for a, f in ALIASES.get(m.__name__, {}).items()}
+    found = [a for a in value if a in aliases and a not in known]
+    empty = [f for m in models for f in NULL_AS_EMPTY.get(m.__name__, ()) if f in value]
+    if not found and not any(value[f] is None for f in empty):
+        return value
+    out = {k: [] if k in empty and v is None else v for k, v in value.items()}
+    for alias in found:
+        field = aliases[alias]
+        if field in out:
+            raise ApiError(400, f"Format error in JSON body: duplicate field `{field}`")
+        out[field] = out.pop(alias)
+    return out
+
+
 # -- Qdrant's range rules ----------------------------------------------------------------------
 
 
@@ -264,20 +335,26 @@ def range_errors(value: Any, path: str = "") -> list[str]:
     """Qdrant's `validator` messages for the range rules `value` breaks (a parsed model)."""
     found: list[str] = []
     if isinstance(value, BaseModel):
-        rules = RANGES.get(type(value).__name__, {})
+        model = type(value).__name__
+        rules = RANGES.get(model, {})
         for name in type(value).model_fields:
             item = getattr(value, name)
             if item is None:
                 continue
-            where = f"{path}.{name}" if path else name
+            where = _qdrant_path(model, name)
+            where = f"{path}.{where}" if path else where
             rule = rules.get(name)
             if rule is not None and isinstance(item, int | float) and not isinstance(item, bool):
-                _check_unsigned(item, rule, where)
+                _check_unsigned(item, rule, f"{path}.{name}" if path else name)
                 message = _out_of_range(item, rule)
                 if message:
                     found.append(f"{where}: {message}")
-            elif isinstance(item, BaseModel | list | dict):
+            elif isinstance(item, BaseModel | list | dict) and _field_has_rules(type(value), name):
                 found.extend(range_errors(item, where))
+        try:
+            found.extend(schema_errors(value, path))
+        except Malformed as exc:
+            raise ApiError(400, f"Format error in JSON body: {exc}") from None
     elif isinstance(value, list) and value and isinstance(value[0], BaseModel | list | dict):
         for i, item in enumerate(value):
             found.extend(range_errors(item, f"{path}[{i}]"))
@@ -286,6 +363,16 @@ def range_errors(value: Any, path: str = "") -> list[str]:
             if isinstance(item, BaseModel):
                 found.extend(range_errors(item, f"{path}.{key}" if path else str(key)))
     return found
+
+
+def _qdrant_path(model: str, name: str) -> str:
+    """A field's path as Qdrant's validator names it, through its flattened wrappers."""
+    inner = FLATTENED.get(model)
+    if inner is None or name == "shard_key":
+        return name
+    if model in _GROUPED and name in _GROUP_FIELDS:
+        return f"{inner}.group_request.{name}"
+    return f"{inner}.{name}"
 
 
 def _check_unsigned(value: float, rule: Range, where: str) -> None:

@@ -147,7 +147,8 @@ async def scroll_points(request: Request) -> Response:
         **_shard(body.shard_key),
         **options,
     )
-    return ok(request, models.ScrollResult(points=points, next_page_offset=next_offset))
+    # Qdrant writes `next_page_offset: null` on the last page (no skip_serializing_if)
+    return ok(request, {"points": points, "next_page_offset": next_offset})
 
 
 async def count_points(request: Request) -> Response:
@@ -183,30 +184,9 @@ def query_kwargs(body: models.QueryRequest) -> dict[str, Any]:
     }
 
 
-def _with_vectors_alias(data: Any) -> Any:
-    """Qdrant's query bodies take `with_vectors` as an alias of `with_vector`."""
-    if isinstance(data, dict) and "with_vectors" in data and "with_vector" not in data:
-        data = {**data, "with_vector": data["with_vectors"]}
-        del data["with_vectors"]
-    return data
-
-
-async def _query_body(request: Request, schema: Any) -> Any:
-    data = await parse_body(request, Any, required=False)
-    if data is None:
-        return None
-    if schema is models.QueryRequestBatch and isinstance(data, dict):
-        searches = data.get("searches")
-        if isinstance(searches, list):
-            data = {**data, "searches": [_with_vectors_alias(q) for q in searches]}
-    else:
-        data = _with_vectors_alias(data)
-    return decode_body(json.dumps(data).encode(), schema)
-
-
 async def query_points(request: Request) -> Response:
     options = _read_options(request)
-    body = await _query_body(request, models.QueryRequest)
+    body = await parse_body(request, models.QueryRequest, required=False)
     kwargs = query_kwargs(body or models.QueryRequest())
     result = await inline(
         engine_of(request).query_points, _collection(request), **kwargs, **options
@@ -217,7 +197,7 @@ async def query_points(request: Request) -> Response:
 async def query_batch(request: Request) -> Response:
     """Every request of the batch on the engine's batch path (one planned edge batch)."""
     options = _read_options(request)
-    body = await _query_body(request, models.QueryRequestBatch)
+    body = await parse_body(request, models.QueryRequestBatch, required=False)
     if body is None:
         raise ApiError(400, "Json deserialize error: the request body is empty")
     result = await call(

@@ -8,13 +8,16 @@ calls one typed `Engine` method (see dispatch.py).
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 from qdrant_client.http import models
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from crewchief.server.dispatch import call, drop_none, engine_of
-from crewchief.server.envelope import ok, parse_body, query_int
+from crewchief.server.envelope import ok, parse_body, query_int, to_jsonable
 
 
 def _collection(request: Request) -> str:
@@ -56,6 +59,16 @@ async def _matrix_body(request: Request) -> models.SearchMatrixRequest:
     return body or models.SearchMatrixRequest()
 
 
+def _float32_scores(result: Any) -> Any:
+    """A matrix with its scores as Qdrant writes them: float32, in float32's shortest form."""
+    data = to_jsonable(result)
+    for pair in data.get("pairs", ()):
+        pair["score"] = np.float32(pair["score"])
+    if "scores" in data:
+        data["scores"] = np.asarray(data["scores"], dtype=np.float32)
+    return data
+
+
 async def matrix_pairs(request: Request) -> Response:
     options = _read_options(request)
     body = await _matrix_body(request)
@@ -69,7 +82,7 @@ async def matrix_pairs(request: Request) -> Response:
         **drop_none(shard_key_selector=body.shard_key),
         **options,
     )
-    return ok(request, result)
+    return ok(request, _float32_scores(result))
 
 
 async def matrix_offsets(request: Request) -> Response:
@@ -85,7 +98,7 @@ async def matrix_offsets(request: Request) -> Response:
         **drop_none(shard_key_selector=body.shard_key),
         **options,
     )
-    return ok(request, result)
+    return ok(request, _float32_scores(result))
 
 
 async def facet(request: Request) -> Response:

@@ -17,10 +17,11 @@ from crewchief.engine import requests, strict
 from crewchief.engine.collection import Collection
 from crewchief.engine.convert.ids import client_point_id
 from crewchief.engine.convert.points import client_record
+from crewchief.engine.convert.vectors import as_sizes, check_vector_name
 from crewchief.engine.query import mmr as sparse_mmr
 from crewchief.engine.query import prefetch as prefetch_tree
 from crewchief.engine.query import request as query_request
-from crewchief.engine.query.resolve import Resolved, wanted
+from crewchief.engine.query.resolve import Resolved, lookup_collections, wanted
 from crewchief.engine.query.stage import Stage
 from crewchief.engine.registry import Collections
 from crewchief.engine.search.requests import OFFSET_WITH_ORDER_BY, edge_order_by, edge_refusals
@@ -40,6 +41,7 @@ class QueryAPI:
     ) -> list[models.Record]:
         col = self._collections.get(collection_name)
         strict.read(col, kwargs=kwargs, cost=len(ids))
+        _check_vector_names(col, with_vectors)
         request = requests.retrieve_request(ids, with_payload, with_vectors)
         return [client_record(r) for r in col.read(request.run)]
 
@@ -59,6 +61,7 @@ class QueryAPI:
         if order_by is not None and offset is not None:
             raise InvalidInput(OFFSET_WITH_ORDER_BY, hint="Page with order_by.start_from")
         strict.read(col, scroll_filter, limit, kwargs=kwargs)
+        _check_vector_names(col, with_vectors)
         request = requests.scroll_request(scroll_filter, limit, offset, with_payload, with_vectors)
         if order_by is not None:  # Qdrant's order: by the key's indexed values, no next page
             request = edge.ScrollRequest(
@@ -113,6 +116,7 @@ class QueryAPI:
         )
         col = self._collections.get(collection_name)
         strict.query(col, query, using, prefetch, query_filter, search_params, limit, kwargs)
+        self._check_lookup_from(top)
         request, finish = self._plan(col, collection_name, top, offset, with_payload, with_vectors)
         with query_request.edge_refusals(query_request.has_formula(top)):
             found = finish(col.read(lambda s: s.query(request)))
@@ -146,6 +150,8 @@ class QueryAPI:
         strict.batch_size(col, len(reqs))
         for r in reqs:
             strict.query(col, r.query, r.using, r.prefetch, r.filter, r.params, r.limit or 10, {})
+        for top in plans:
+            self._check_lookup_from(top)
         planned = [
             self._plan(col, collection_name, top, r.offset, r.with_payload, r.with_vector)
             for top, r in zip(plans, reqs, strict=True)
@@ -176,9 +182,17 @@ class QueryAPI:
         resolved = Resolved()
         for key, (ids, names) in wanted(top, collection_name).items():
             source = col if key is None else self._lookup_collection(key)
+            sizes = as_sizes(source.sizes)
+            known = [name for name in names if sizes.kind(name) is not None]
             with query_request.edge_refusals():
-                records = source.read(_retrieve(ids, names))
+                records = source.read(_retrieve(ids, known))
+            if records and len(known) < len(names):
+                # Qdrant's retrieve refuses an unknown name once it reads a point's vectors
+                # (so a request naming only missing points is their 404 instead)
+                for name in names:
+                    check_vector_name(sizes, name)
             resolved.add(key, records)
+        resolved.check_found(top, collection_name)
         mmr = sparse_mmr.plan(top, col.sizes)
         if mmr is None:
             request = query_request.query_request(
@@ -197,13 +211,25 @@ class QueryAPI:
         )
         return request, lambda found: mmr.select(vector, found, offset)
 
+    def _check_lookup_from(self, top: Stage) -> None:
+        for name in lookup_collections(top):
+            self._lookup_collection(name)
+
     def _lookup_collection(self, name: str) -> Collection:
         try:
             return self._collections.get(name)
         except CollectionNotFound:
             raise NotFound(
-                f"Collection {name}", hint="lookup_from names a collection that does not exist"
+                f"Collection {name} not found",
+                hint="lookup_from names a collection that does not exist",
             ) from None
+
+
+def _check_vector_names(col: Collection, with_vectors: Any) -> None:
+    """Qdrant's 400 for a `with_vectors` name the collection lacks (the edge's is untyped)."""
+    if isinstance(with_vectors, list | tuple):
+        for name in with_vectors:
+            check_vector_name(col.sizes, name)
 
 
 def _no_shard_key(key: Any) -> None:

@@ -70,10 +70,6 @@ class SearchAPI:
         grouped = {**kwargs, "group_by": group_by, "group_size": group_size}
         strict.query(col, query, using, prefetch, query_filter, search_params, limit, grouped)
         lookup = _with_lookup(with_lookup)
-        if lookup is not None and not self.collection_exists(lookup.collection):
-            raise NotFound(
-                f"Collection {lookup.collection}", hint="with_lookup names another collection"
-            )
         order = sr.query_order(col.config, query, using)
         driver = grouping.GroupsDriver(query_filter, group_by, limit, group_size, order)
         scaled = grouping.scaled_prefetch(prefetch, group_size)
@@ -117,6 +113,13 @@ class SearchAPI:
                     )
 
     def _lookup(self, groups: list[models.PointGroup], lookup: models.WithLookup) -> None:
+        """Each group's point from `lookup.collection`, which Qdrant looks for once the groups
+        are found (so a query's own errors, and lookup_from's, come first)."""
+        if not self.collection_exists(lookup.collection):
+            raise NotFound(
+                f"Collection {lookup.collection} not found",
+                hint="with_lookup names another collection",
+            )
         ids = [grouping.lookup_id(g.id) for g in groups]
         wanted = list(dict.fromkeys(i for i in ids if i is not None))
         if not wanted:

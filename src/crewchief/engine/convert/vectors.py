@@ -242,6 +242,30 @@ def check_vector(sizes: Mapping[str, int], name: str, vector: Any) -> Any:
     return _dense(sizes, name, vector)
 
 
+def check_query_vector(sizes: Mapping[str, int], name: str, vector: Any) -> Any:
+    """`check_vector` for a query's input: Qdrant validates no query vector's length
+    (`VectorInput`), so `[]` meets the collection's checks: a 400, not the write's 422."""
+    if isinstance(vector, list | np.ndarray) and len(vector) == 0:
+        sizes = as_sizes(sizes)
+        kind = sizes.kind(name)
+        if kind is None:
+            raise _not_existing(sizes, name)
+        if kind == SPARSE:
+            raise _conversion(kind, DENSE, name)
+        raise InvalidInput(
+            f"Wrong input: Vector dimension error: expected dim: {sizes[name]}, got 0",
+            hint=_DIM_HINT,
+        )
+    return check_vector(sizes, name, vector)
+
+
+def check_vector_name(sizes: Mapping[str, int], name: str) -> None:
+    """Qdrant's 400 for a vector name the collection does not have."""
+    sizes = as_sizes(sizes)
+    if sizes.kind(name) is None:
+        raise _not_existing(sizes, name)
+
+
 def edge_vector(sizes: Mapping[str, int], vector: Any) -> Any:
     """A point's vectors (one unnamed vector, or a map of named ones, any of them absent)."""
     if isinstance(vector, Mapping) and _kind_of(vector) != SPARSE:

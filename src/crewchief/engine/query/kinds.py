@@ -199,6 +199,10 @@ def _recommend(r: models.RecommendInput, using: str | None, vec: VectorOf) -> An
 
 
 def _feedback(f: models.RelevanceFeedbackInput, using: str | None, vec: VectorOf) -> Any:
+    if not f.feedback:
+        raise validation_error(
+            "feedback", "feedback elements must be non-empty", "feedback=[FeedbackItem(...)]"
+        )
     naive = f.strategy.naive
     if naive.b < 0:
         raise validation_error(

@@ -5,8 +5,9 @@ built into Edge `Prefetch` stages.
 
 The request itself is the tree's root (`root`), a `Stage` with the request's
 query, using, filter, params, score_threshold, limit and lookup_from, so resolution
-(resolve.py) and the checks walk one shape.  Qdrant's rules
-(collection/src/operations/universal_query/collection_query.rs `validation`):
+(resolve.py) and the checks walk one shape.  Limits are checked in `root`, the other
+rules of Qdrant (collection/src/operations/universal_query/collection_query.rs
+`validation`) as each stage is built, once the points the request names are read:
 
     prefetches without a query                 400 A query is needed to merge the prefetches...
     score_threshold without a query            400 A query is needed to use the score_threshold...
@@ -92,7 +93,6 @@ def _normalise(stage: models.Prefetch, where: str) -> Stage:
         limit=limit,
         lookup_from=lookup,
     )
-    _validate(out)
     return out
 
 
@@ -145,6 +145,9 @@ def _validate(stage: Stage) -> None:
 def edge_scoring(
     sizes: Mapping[str, int], stage: Stage, resolved: Resolved, collection: str
 ) -> Any:
+    """A stage's scoring query for the edge, once its rules are checked (as Qdrant checks
+    them: stage by stage as it converts them, after every named point was read)."""
+    _validate(stage)
     if stage.query is None:
         return None
     vec = resolved.vector_of(sizes, stage, collection)

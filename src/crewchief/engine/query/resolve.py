@@ -8,8 +8,9 @@ discover, context and relevance feedback examples), in this collection or, with
 their vectors (`Resolved.vector_of`), and the ids looked up in the searched collection
 are excluded from the answer (`exclude_referenced`).
 
-    a missing point, or one without that vector   404 Vector with name "..." for point
-    lookup_from a missing collection              404 Collection NAME
+    a missing point                               404 No point with id ID found
+    a point without that vector                   404 Vector with name "..." for point not found
+    lookup_from a missing collection (any stage)  404 Collection NAME not found
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import qdrant_edge as edge
 from qdrant_client import models
 
 from crewchief.engine.convert.ids import edge_point_id
-from crewchief.engine.convert.vectors import check_vector
+from crewchief.engine.convert.vectors import check_query_vector
 from crewchief.engine.query.kinds import VectorOf, inputs, is_point_id, is_vector_query
 from crewchief.engine.query.stage import Stage
 from crewchief.errors import InvalidInput, NotFound
@@ -46,6 +47,13 @@ def stages(root: Stage) -> Iterator[Stage]:
     yield root
     for p in root.prefetch:
         yield from stages(p)
+
+
+def lookup_collections(root: Stage) -> list[str]:
+    """The collections the stages' `lookup_from` name, which must exist (Qdrant checks them
+    before it reads anything, whether or not a stage names a point)."""
+    names = (s.lookup_from.collection for s in stages(root) if s.lookup_from is not None)
+    return list(dict.fromkeys(names))
 
 
 def _ids(stage: Stage) -> list[Any]:
@@ -108,6 +116,18 @@ class Resolved:
         for r in records:
             self._vectors[(key, edge_point_id(_id_of(r.id)))] = r.vector
 
+    def check_found(self, root: Stage, collection: str) -> None:
+        """Every point the stages name was read (Qdrant checks this before it converts any
+        stage): the first missing one, in the order the request names them, is a 404."""
+        for stage in stages(root):
+            key = _key(stage, collection)[0]
+            for v in inputs(stage.query) if is_vector_query(stage.query) else ():
+                if is_point_id(v) and (key, edge_point_id(_id(v))) not in self._vectors:
+                    raise NotFound(
+                        f"No point with id {_id(v)} found",
+                        hint="Query by the id of a stored point, or by a vector",
+                    )
+
     def vector_of(self, sizes: Mapping[str, int], stage: Stage, collection: str) -> VectorOf:
         """A stage's VectorOf: each input, as a vector checked against its `using`."""
         key, name = _key(stage, collection)
@@ -118,13 +138,13 @@ class Resolved:
                 found = self._stored(key, edge_point_id(_id(v)), name)
                 if found is None:
                     raise NotFound(
-                        f'Vector with name "{name}" for point',
-                        hint="The point does not exist or has no vector of this name",
+                        f'Vector with name "{name}" for point not found',
+                        hint="The point has no vector of this name",
                     )
                 v = found
             elif isinstance(v, np.ndarray):
                 v = v.tolist()
-            return _finite(check_vector(sizes, using, v))
+            return _finite(check_query_vector(sizes, using, v))
 
         return vec
 
