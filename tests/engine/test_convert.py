@@ -21,7 +21,7 @@ from crewchief.engine.convert.index_schema import (
     edge_payload_schema,
 )
 from crewchief.engine.convert.payload import edge_with_payload
-from crewchief.errors import InvalidInput
+from crewchief.errors import InvalidInput, ValidationFailed
 
 COLL = "conv"
 N_POINTS = 200
@@ -520,6 +520,19 @@ def test_edge_payload_schema_shapes() -> None:
 
 
 # --- what cannot be converted ----------------------------------------------------------------
+
+
+def test_min_should_needs_one_condition_at_least() -> None:
+    """Qdrant 1.19's rule (min_count 0 would match every point): its 422, path and text."""
+    flt = models.Filter(
+        must=[models.Filter(min_should=models.MinShould(conditions=[], min_count=0))]
+    )
+    with pytest.raises(ValidationFailed) as exc:
+        edge_filter(flt)
+    assert exc.value.message == (
+        "Validation error in JSON body: [filter.must[0].min_should.min_count: "
+        "min_count must be greater than 0]"
+    )
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 from crewchief import Engine
-from crewchief.errors import CollectionNotFound, InvalidInput, NotFound
+from crewchief.errors import CollectionNotFound, InvalidInput, NotFound, ValidationFailed
 
 NAMED = {
     "a": models.VectorParams(size=2, distance=models.Distance.DOT),
@@ -170,6 +170,10 @@ BAD: dict[str, Callable[[Any], Any]] = {
         ],
     ),
     "bad key path": lambda c: c.delete_payload("c", ["a..b"], [1]),
+    "no vectors for a point": lambda c: c.update_vectors(
+        "c",
+        [models.PointVectors(id=1, vector={"a": [5.0, 5.0]}), models.PointVectors(id=2, vector={})],
+    ),
 }
 
 
@@ -181,7 +185,10 @@ def test_bad_input_is_refused_and_changes_nothing(
     with pytest.raises(InvalidInput):
         BAD[step](pair[0])
     assert points(pair[0]) == before
-    if step != "bad key path":  # local mode parses that key path differently
+    if step == "no vectors for a point":  # Qdrant's 422, with its path and text
+        with pytest.raises(ValidationFailed, match=r"\[points\[1\]\.vector: must specify"):
+            BAD[step](pair[0])
+    if step not in ("bad key path", "no vectors for a point"):  # local mode differs there
         with pytest.raises(ValueError):
             BAD[step](pair[1])
 

@@ -28,6 +28,7 @@ from crewchief.engine.convert.ids import edge_point_id
 from crewchief.engine.convert.payload import check_payload_key
 from crewchief.engine.convert.points import edge_vector
 from crewchief.engine.convert.values import edge_values, json_payload
+from crewchief.engine.convert.vectors import validation_error
 from crewchief.errors import InvalidInput
 
 # Qdrant's texts (lib/api rest schema validation, collection point_ops, shard payload_ops)
@@ -170,6 +171,14 @@ def check_update_vectors(points: Sequence[Any]) -> None:
     """What Qdrant refuses while it parses update_vectors (before the collection)."""
     if len(points) == 0:
         raise InvalidInput(f"Validation error: points: {NO_POINTS_TO_UPDATE}", hint="points=[...]")
+    for i, p in enumerate(points):
+        vector = p.get("vector") if isinstance(p, dict) else getattr(p, "vector", None)
+        if isinstance(vector, dict) and not vector:
+            raise validation_error(
+                f"points[{i}].vector",
+                "must specify vectors to update for point",
+                "Give the point's new vectors by name, e.g. vector={'image': [...]}",
+            )
 
 
 def check_delete_vectors(vectors: Sequence[str]) -> None:

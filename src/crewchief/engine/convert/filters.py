@@ -24,6 +24,7 @@ from qdrant_client import models
 
 from crewchief.engine.convert.ids import edge_point_id
 from crewchief.engine.convert.values import edge_values
+from crewchief.engine.convert.vectors import validation_error
 from crewchief.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -65,10 +66,11 @@ def _filter(f: models.Filter, where: str) -> qe.Filter:
     min_should = None
     if f.min_should is not None:
         ms = f.min_should
-        if ms.min_count < 0:
-            raise InvalidInput(
-                f"{where}.min_should.min_count must not be negative, got {ms.min_count}",
-                hint="Use 0 or a positive number of conditions that must match",
+        if ms.min_count < 1:  # Qdrant 1.19: 0 would match every point with no conditions
+            raise validation_error(
+                f"{where}.min_should.min_count",
+                "min_count must be greater than 0",
+                "How many of the conditions must match: 1 or more",
             )
         conditions = _conditions(ms.conditions, f"{where}.min_should.conditions") or []
         min_should = qe.MinShould(conditions, ms.min_count)
