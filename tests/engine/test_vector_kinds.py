@@ -377,7 +377,7 @@ def test_restart_and_snapshot_keep_every_kind(tmp_path: Path) -> None:
                     )
                 },
             },
-            "turbo4",
+            r"\[sparse_vectors.s.index.datatype: sparse vectors do not support the `turbo4`",
         ),
     ],
 )

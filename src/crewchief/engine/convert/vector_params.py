@@ -187,6 +187,12 @@ def edge_vector_params(
 def edge_sparse_params(name: str, p: models.SparseVectorParams) -> edge.EdgeSparseVectorParams:
     """A sparse vector's params: modifier (idf) and its index's threshold, datatype, memory."""
     index = p.index or models.SparseIndexParams()
+    if index.datatype is not None and getattr(index.datatype, "value", index.datatype) == "turbo4":
+        raise ValidationFailed(  # Qdrant's own rule, checked before the edge's limits
+            f"Validation error in JSON body: [sparse_vectors.{name}.index.datatype: "
+            "sparse vectors do not support the `turbo4` datatype]",
+            hint="Use float32, float16 or uint8 for a sparse index",
+        )
     modifier = edge.Modifier.Idf if p.modifier == models.Modifier.IDF else None
     return edge.EdgeSparseVectorParams(
         full_scan_threshold=index.full_scan_threshold,
