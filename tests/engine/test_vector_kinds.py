@@ -357,6 +357,22 @@ def test_restart_and_snapshot_keep_every_kind(tmp_path: Path) -> None:
     engine.close()
 
 
+def test_vector_names_refused_as_qdrant(engine: Engine) -> None:
+    dense = models.VectorParams(size=2, distance=models.Distance.DOT)
+    sparse = models.SparseVectorParams()
+    with pytest.raises(InvalidInput, match="^Wrong input: Sparse vector name cannot be empty$"):
+        engine.create_collection("no", vectors_config={}, sparse_vectors_config={"": sparse})
+    with pytest.raises(
+        InvalidInput,
+        match="^Wrong input: Dense and sparse vector names must be unique - "
+        "duplicate found with 'image'$",
+    ):
+        engine.create_collection(
+            "no", vectors_config={"image": dense}, sparse_vectors_config={"image": sparse}
+        )
+    assert not engine.collection_exists("no")
+
+
 @pytest.mark.parametrize(
     ("options", "named"),
     [

@@ -70,6 +70,11 @@ def build_config(
     """Validate create_collection arguments and fill in Qdrant's defaults."""
     sparse = _parse_sparse(sparse_vectors_config)
     vectors = _parse_vectors(vectors_config) if vectors_config is not None else {}
+    if "" in sparse:
+        raise InvalidInput(
+            "Wrong input: Sparse vector name cannot be empty",
+            hint='Name it, e.g. sparse_vectors_config={"text": SparseVectorParams()}',
+        )
     named = vectors.items() if isinstance(vectors, dict) else [("", vectors)]
     for name, params in named:
         if params.size < 1 or params.size > 65536:
@@ -79,7 +84,8 @@ def build_config(
             )
         if name in sparse:
             raise InvalidInput(
-                f"Wrong input: Vector name `{name}` is both a dense and a sparse vector",
+                "Wrong input: Dense and sparse vector names must be unique - duplicate found "
+                f"with '{name}'",
                 hint="Give dense and sparse vectors different names",
             )
     quantization = _parse_quantization(quantization_config)
