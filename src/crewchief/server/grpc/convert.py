@@ -16,6 +16,7 @@ from qdrant_client import grpc as pb
 from qdrant_client.conversions.conversion import (
     GrpcToRest,
     grpc_field_type_to_payload_schema,
+    grpc_to_payload,
 )
 from qdrant_client.http import models
 
@@ -86,12 +87,46 @@ def shard_key(req: Any) -> Any:
 
 
 def upsert(req: pb.UpsertPoints) -> models.PointsList:
+    points = plain_points(req.points)
+    if points is None:  # anything else: qdrant-client's converters, and their errors
+        points = [GrpcToRest.convert_point_struct(p) for p in req.points]
     return models.PointsList(
-        points=[GrpcToRest.convert_point_struct(p) for p in req.points],
+        points=points,
         shard_key=shard_key(req),
         update_filter=optional(req, "update_filter", GrpcToRest.convert_filter),
         update_mode=optional(req, "update_mode", GrpcToRest.convert_update_mode),
     )
+
+
+def plain_points(points: Any) -> list[models.PointStruct] | None:
+    """Points with an id and dense vectors (one unnamed, or named ones) as the REST models
+    `GrpcToRest.convert_point_struct` makes of them, without validating each one: their
+    fields are what validation would keep (ints or strings, floats, a JSON payload).  None
+    when a point is of another kind (no id or vectors, sparse, multi, inference objects):
+    the converters then read every point, and refuse what they refuse."""
+    out: list[models.PointStruct] = []
+    build = models.PointStruct.model_construct
+    vector: Any
+    for p in points:
+        id_kind = p.id.WhichOneof("point_id_options")
+        if id_kind is None or not p.HasField("vectors"):
+            return None
+        vectors, vector = p.vectors, None
+        kind = vectors.WhichOneof("vectors_options")
+        if kind == "vector":
+            vector = _dense(vectors.vector)
+        elif kind == "vectors":
+            named = {name: _dense(v) for name, v in vectors.vectors.vectors.items()}
+            vector = None if None in named.values() else named
+        if vector is None:
+            return None
+        payload = grpc_to_payload(p.payload)
+        out.append(build(id=getattr(p.id, id_kind), vector=vector, payload=payload))
+    return out
+
+
+def _dense(vector: pb.Vector) -> list[float] | None:
+    return vector.dense.data[:] if vector.WhichOneof("vector") == "dense" else None
 
 
 def points_selector(req: pb.DeletePoints) -> models.PointsSelector:
