@@ -85,6 +85,40 @@ def test_plain_points_are_what_the_converters_make(kind: str) -> None:
     assert [p.model_fields_set for p in short] == [p.model_fields_set for p in expected]
 
 
+def _rows(body: Any) -> list[tuple[Any, Any, Any]]:
+    """(id, vector, payload) of each point of a PointsList or PointsBatch, vectors as lists."""
+    if isinstance(body, models.PointsBatch):
+        b = body.batch
+        vectors = [v.tolist() if hasattr(v, "tolist") else v for v in b.vectors]
+        return list(zip(b.ids, vectors, b.payloads or [None] * len(b.ids), strict=True))
+    return [(p.id, p.vector, p.payload) for p in body.points]
+
+
+BATCHED = {"dense", "uuid ids", "no payload", "non-finite"}
+
+
+@pytest.mark.parametrize("kind", sorted(DENSE_SETS))
+def test_dense_batches_hold_what_the_converters_read(kind: str) -> None:
+    req = pb.UpsertPoints(collection_name="c", points=DENSE_SETS[kind])
+    req = pb.UpsertPoints.FromString(req.SerializeToString())
+    body = convert.upsert(req)
+    assert isinstance(body, models.PointsBatch) == (kind in BATCHED)
+    assert repr(_rows(body)) == repr(_rows(long_way(list(req.points))))
+
+
+def test_dense_batches_need_one_length_and_nothing_but_floats() -> None:
+    two = [grpc_point(1, [1.0, 2.0]), grpc_point(2, [1.0, 2.0, 3.0])]
+    assert convert.dense_batch(two) is None
+    assert convert.plain_points(two) is not None  # the per-point reading then
+    odd = grpc_point(1, [1.0, 2.0])
+    dense = odd.vectors.vector.dense
+    dense.MergeFromString(b"\x10\x01")  # an unknown field (number 2), kept by protobuf
+    assert convert.dense_batch([odd]) is None
+    body = convert.upsert(pb.UpsertPoints(collection_name="c", points=[odd]))
+    assert isinstance(body, models.PointsList) and body.points[0].vector == [1.0, 2.0]
+    assert convert.dense_batch([]) is None
+
+
 @pytest.mark.parametrize("kind", sorted(OTHER_SETS))
 def test_other_points_take_the_converters(kind: str) -> None:
     req = pb.UpsertPoints(collection_name="c", points=OTHER_SETS[kind])
@@ -120,6 +154,8 @@ BAD_GRPC: list[tuple[str, list[pb.PointStruct], str]] = [
     ("unknown name", [grpc_point(9, {"zz": [1.0, 2.0, 3.0, 4.0]})], "Not existing vector name"),
     ("empty", [grpc_point(9, [])], "dense vector must not be empty"),
     ("second bad", [grpc_point(9, [1.0] * 4), grpc_point(10, [1.0])], "expected dim: 4, got 1"),
+    ("second nan", [grpc_point(9, [1.0] * 4), grpc_point(10, [math.nan] * 4)], "NaN values"),
+    ("batch dim", [grpc_point(9, [1.0] * 3), grpc_point(10, [1.0] * 3)], "dim: 4, got 3"),
     ("sparse for dense", [grpc_point(9, SPARSE)], "validation error(s)"),
     ("no id", [pb.PointStruct(vectors=RestToGrpc.convert_vector_struct([1.0] * 4))], "PointId"),
 ]

@@ -10,8 +10,10 @@ Results go back with `RestToGrpc`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import numpy as np
 from qdrant_client import grpc as pb
 from qdrant_client.conversions.conversion import (
     GrpcToRest,
@@ -86,16 +88,59 @@ def shard_key(req: Any) -> Any:
     return optional(req, "shard_key_selector", GrpcToRest.convert_shard_key_selector)
 
 
-def upsert(req: pb.UpsertPoints) -> models.PointsList:
+def upsert(req: pb.UpsertPoints) -> models.PointsList | models.PointsBatch:
+    """The REST body: a Batch when every point has one dense vector of one length (the
+    vectors read as one float32 matrix), else the points, read as the converters would."""
+    options = {
+        "shard_key": shard_key(req),
+        "update_filter": optional(req, "update_filter", GrpcToRest.convert_filter),
+        "update_mode": optional(req, "update_mode", GrpcToRest.convert_update_mode),
+    }
+    batch = dense_batch(req.points)
+    if batch is not None:
+        return models.PointsBatch(batch=batch, **options)
     points = plain_points(req.points)
     if points is None:  # anything else: qdrant-client's converters, and their errors
         points = [GrpcToRest.convert_point_struct(p) for p in req.points]
-    return models.PointsList(
-        points=points,
-        shard_key=shard_key(req),
-        update_filter=optional(req, "update_filter", GrpcToRest.convert_filter),
-        update_mode=optional(req, "update_mode", GrpcToRest.convert_update_mode),
-    )
+    return models.PointsList(points=points, **options)
+
+
+def dense_batch(points: Any) -> models.Batch | None:
+    """Points that each have an id and one unnamed dense vector, all of one length, as a
+    Batch: ids, a float32 matrix cut from the vectors' packed bytes (the floats the
+    converters would read, without a Python float each), payloads.  None otherwise (a
+    vector with anything but its floats in it, too: the bytes are checked to be exactly
+    the packed field)."""
+    if not len(points):
+        return None
+    ids, packed, payloads = [], [], []
+    for p in points:
+        id_kind = p.id.WhichOneof("point_id_options")
+        if id_kind is None or not p.HasField("vectors"):
+            return None
+        if p.vectors.WhichOneof("vectors_options") != "vector":
+            return None
+        vector = p.vectors.vector
+        if vector.WhichOneof("vector") != "dense":
+            return None
+        ids.append(getattr(p.id, id_kind))
+        packed.append(vector.dense.SerializeToString())
+        payloads.append(grpc_to_payload(p.payload))
+    dim = len(points[0].vectors.vector.dense.data)
+    head = _packed_head(dim) if dim else None
+    if head is None or any(len(b) != len(head) + 4 * dim for b in packed):
+        return None
+    raw = np.frombuffer(b"".join(packed), dtype=np.uint8).reshape(len(packed), -1)
+    if not (raw[:, : len(head)] == np.frombuffer(head, dtype=np.uint8)).all():
+        return None
+    matrix = np.ascontiguousarray(raw[:, len(head) :]).view("<f4")
+    return models.Batch.model_construct(ids=ids, vectors=matrix, payloads=payloads)
+
+
+@functools.cache
+def _packed_head(dim: int) -> bytes:
+    """The bytes before the floats of a serialised DenseVector of `dim` floats."""
+    return pb.DenseVector(data=[0.0] * dim).SerializeToString()[: -4 * dim]
 
 
 def plain_points(points: Any) -> list[models.PointStruct] | None:
