@@ -135,6 +135,7 @@ def run(args: Any) -> dict:
         res["raw_ingest"] = raw_ingest(shard, data, pays, args.batch)
         print("index builds: the server's (rest_p1) and raw Edge's, side by side ...", flush=True)
         url = server.url
+        asked = time.perf_counter()
         on = models.OptimizersConfigDiff(indexing_threshold=10_000)  # Qdrant's default
         served["rest"].update_collection("rest_p1", optimizers_config=on)
         httpx.post(f"{url}/crewchief/collections/rest_p1/optimize", timeout=600).raise_for_status()
@@ -142,6 +143,7 @@ def run(args: Any) -> dict:
         shard.optimize()
         res["raw_optimize_s"] = time.perf_counter() - t0
         res["index_wait"] = bs.wait_indexed(served["rest"], url, "rest_p1")
+        res["index_wait"]["since_request_s"] = time.perf_counter() - asked
         print("queries: raw, served REST / gRPC, null REST / gRPC (alternating) ...", flush=True)
 
         def q(client: QdrantClient, name: str) -> Any:
@@ -177,8 +179,9 @@ def report(res: dict) -> str:
         f"load at start {m['load_at_start']}, at end {m['load_at_end']}",
         f"# raw Edge ingest (lists + payloads, this process): {raw:,.0f} pts/s "
         f"({ld(res['raw_ingest'])})",
-        f"# index: server {res['index_wait']['seconds']:.0f} s after the request; raw optimize() "
-        f"{res['raw_optimize_s']:.0f} s (side by side)",
+        f"# index builds side by side: the server's indexed within "
+        f"{res['index_wait']['since_request_s']:.0f} s of the request, raw optimize() "
+        f"{res['raw_optimize_s']:.0f} s",
         "",
         "| figure | crewchief serve | null server (client ceiling) | bound: ceiling + raw Edge "
         "| goal | load (1 min) |",
