@@ -164,7 +164,14 @@ def decode_body(raw: bytes, schema: Any) -> Any:
             pass
         else:
             return _checked(schema, value)
-    data = load_json(raw)
+    return decode_data(load_json(raw), schema)
+
+
+def decode_data(data: Any, schema: Any) -> Any:
+    """Parsed JSON (`load_json`) validated against a qdrant_client model (or union), with
+    Qdrant's errors: `decode_body` after the parse.  In Python mode, which for a body with a
+    384-float query vector is ~10x faster than pydantic's JSON mode (`validate_json`)."""
+    validator = adapter(schema)
     try:
         value = validator.validate_python(data)
     except ValidationError as exc:

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crewchief.server.bodies import ApiError, adapter, decode_body
+from crewchief.server.bodies import ApiError, adapter, decode_body, load_json
 
 __all__ = ["ApiError", "accepted", "error", "ok", "parse_body", "query_bool", "query_int"]
 
@@ -139,18 +139,36 @@ def error(request: Request | None, status_code: int, message: str) -> Response:
 _INLINE_BODY_BYTES = 64 * 1024
 
 
-async def parse_body(request: Request, schema: Any, *, required: bool = True) -> Any:
-    """Validate the JSON body against a qdrant_client.http.models schema.
-
-    `schema` may be a model class or a Union (e.g. models.PointInsertOperations).
-    Returns None for an empty optional body.
-    """
+async def read_body(request: Request, *, required: bool = True) -> bytes | None:
+    """The raw body; None for an empty optional one, Qdrant's EOF error for a required one."""
     raw = await request.body()
     if not raw.strip():
         if required:
             raise ApiError(
                 400, "Format error in JSON body: EOF while parsing a value at line 1 column 0"
             )
+        return None
+    return raw
+
+
+async def parse_json(request: Request, *, required: bool = True) -> Any:
+    """The JSON body parsed (not validated: `decode_data` does that); None when empty."""
+    raw = await read_body(request, required=required)
+    if raw is None:
+        return None
+    if len(raw) <= _INLINE_BODY_BYTES:
+        return load_json(raw)
+    return await run_in_threadpool(load_json, raw)
+
+
+async def parse_body(request: Request, schema: Any, *, required: bool = True) -> Any:
+    """Validate the JSON body against a qdrant_client.http.models schema.
+
+    `schema` may be a model class or a Union (e.g. models.PointInsertOperations).
+    Returns None for an empty optional body.
+    """
+    raw = await read_body(request, required=required)
+    if raw is None:
         return None
     if len(raw) <= _INLINE_BODY_BYTES:
         return decode_body(raw, schema)

@@ -21,16 +21,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from crewchief.engine import Engine
 from crewchief.engine.convert.index_schema import schema_problem
+from crewchief.server.bodies import decode_data
 from crewchief.server.dispatch import call, drop_none, engine_of, inline
 from crewchief.server.envelope import (
     ApiError,
     decode_body,
     ok,
     parse_body,
+    parse_json,
     query_bool,
     query_enum,
     query_int,
+    read_body,
 )
 
 _NO_SCHEMA = (
@@ -76,19 +80,20 @@ def parse_point_id(raw: str) -> int | str:
 
 
 async def upsert_points(request: Request) -> Response:
+    """The body is decoded and written in one trip to the thread pool (a bulk body's
+    decoding takes milliseconds; one hop instead of two)."""
     options = _update_options(request)
-    body = await parse_body(request, models.PointInsertOperations)
+    raw = await read_body(request)
+    assert raw is not None
+    result = await call(_upsert, engine_of(request), _collection(request), raw, options)
+    return _updated(request, options, result)
+
+
+def _upsert(engine: Engine, name: str, raw: bytes, options: dict[str, Any]) -> Any:
+    body = decode_body(raw, models.PointInsertOperations)
     points = body.points if isinstance(body, models.PointsList) else body.batch
     extra = drop_none(update_filter=body.update_filter, update_mode=body.update_mode)
-    result = await call(
-        engine_of(request).upsert,
-        _collection(request),
-        points=points,
-        **extra,
-        **_shard(body.shard_key),
-        **options,
-    )
-    return _updated(request, options, result)
+    return engine.upsert(name, points=points, **extra, **_shard(body.shard_key), **options)
 
 
 async def retrieve_points(request: Request) -> Response:
@@ -184,9 +189,16 @@ def query_kwargs(body: models.QueryRequest) -> dict[str, Any]:
     }
 
 
+async def _query_body(request: Request, schema: Any) -> Any:
+    """Parsed once (orjson) and validated in Python mode (`decode_data`, which also reads
+    Qdrant's aliases such as `with_vectors`)."""
+    data = await parse_json(request, required=False)
+    return None if data is None else decode_data(data, schema)
+
+
 async def query_points(request: Request) -> Response:
     options = _read_options(request)
-    body = await parse_body(request, models.QueryRequest, required=False)
+    body = await _query_body(request, models.QueryRequest)
     kwargs = query_kwargs(body or models.QueryRequest())
     result = await inline(
         engine_of(request).query_points, _collection(request), **kwargs, **options
@@ -197,7 +209,7 @@ async def query_points(request: Request) -> Response:
 async def query_batch(request: Request) -> Response:
     """Every request of the batch on the engine's batch path (one planned edge batch)."""
     options = _read_options(request)
-    body = await parse_body(request, models.QueryRequestBatch, required=False)
+    body = await _query_body(request, models.QueryRequestBatch)
     if body is None:
         raise ApiError(400, "Json deserialize error: the request body is empty")
     result = await call(

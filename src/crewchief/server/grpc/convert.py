@@ -12,13 +12,16 @@ error, the request is read here by hand, with Qdrant's checks and messages.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import grpc
+import numpy as np
 from qdrant_client import grpc as pb
 from qdrant_client.conversions.conversion import (
     GrpcToRest,
     grpc_field_type_to_payload_schema,
+    grpc_to_payload,
 )
 from qdrant_client.http import models
 
@@ -89,13 +92,90 @@ def shard_key(req: Any) -> Any:
     return optional(req, "shard_key_selector", GrpcToRest.convert_shard_key_selector)
 
 
-def upsert(req: pb.UpsertPoints) -> models.PointsList:
-    return models.PointsList(
-        points=[GrpcToRest.convert_point_struct(p) for p in req.points],
-        shard_key=shard_key(req),
-        update_filter=optional(req, "update_filter", GrpcToRest.convert_filter),
-        update_mode=optional(req, "update_mode", GrpcToRest.convert_update_mode),
-    )
+def upsert(req: pb.UpsertPoints) -> models.PointsList | models.PointsBatch:
+    """The REST body: a Batch when every point has one dense vector of one length (the
+    vectors read as one float32 matrix), else the points, read as the converters would."""
+    options = {
+        "shard_key": shard_key(req),
+        "update_filter": optional(req, "update_filter", GrpcToRest.convert_filter),
+        "update_mode": optional(req, "update_mode", GrpcToRest.convert_update_mode),
+    }
+    batch = dense_batch(req.points)
+    if batch is not None:
+        return models.PointsBatch(batch=batch, **options)
+    points = plain_points(req.points)
+    if points is None:  # anything else: qdrant-client's converters, and their errors
+        points = [GrpcToRest.convert_point_struct(p) for p in req.points]
+    return models.PointsList(points=points, **options)
+
+
+def dense_batch(points: Any) -> models.Batch | None:
+    """Points that each have an id and one unnamed dense vector, all of one length, as a
+    Batch: ids, a float32 matrix cut from the vectors' packed bytes (the floats the
+    converters would read, without a Python float each), payloads.  None otherwise (a
+    vector with anything but its floats in it, too: the bytes are checked to be exactly
+    the packed field)."""
+    if not len(points):
+        return None
+    ids, packed, payloads = [], [], []
+    for p in points:
+        id_kind = p.id.WhichOneof("point_id_options")
+        if id_kind is None or not p.HasField("vectors"):
+            return None
+        if p.vectors.WhichOneof("vectors_options") != "vector":
+            return None
+        vector = p.vectors.vector
+        if vector.WhichOneof("vector") != "dense":
+            return None
+        ids.append(getattr(p.id, id_kind))
+        packed.append(vector.dense.SerializeToString())
+        payloads.append(grpc_to_payload(p.payload))
+    dim = len(points[0].vectors.vector.dense.data)
+    head = _packed_head(dim) if dim else None
+    if head is None or any(len(b) != len(head) + 4 * dim for b in packed):
+        return None
+    raw = np.frombuffer(b"".join(packed), dtype=np.uint8).reshape(len(packed), -1)
+    if not (raw[:, : len(head)] == np.frombuffer(head, dtype=np.uint8)).all():
+        return None
+    matrix = np.ascontiguousarray(raw[:, len(head) :]).view("<f4")
+    return models.Batch.model_construct(ids=ids, vectors=matrix, payloads=payloads)
+
+
+@functools.cache
+def _packed_head(dim: int) -> bytes:
+    """The bytes before the floats of a serialised DenseVector of `dim` floats."""
+    return pb.DenseVector(data=[0.0] * dim).SerializeToString()[: -4 * dim]
+
+
+def plain_points(points: Any) -> list[models.PointStruct] | None:
+    """Points with an id and dense vectors (one unnamed, or named ones) as the REST models
+    `GrpcToRest.convert_point_struct` makes of them, without validating each one: their
+    fields are what validation would keep (ints or strings, floats, a JSON payload).  None
+    when a point is of another kind (no id or vectors, sparse, multi, inference objects):
+    the converters then read every point, and refuse what they refuse."""
+    out: list[models.PointStruct] = []
+    build = models.PointStruct.model_construct
+    vector: Any
+    for p in points:
+        id_kind = p.id.WhichOneof("point_id_options")
+        if id_kind is None or not p.HasField("vectors"):
+            return None
+        vectors, vector = p.vectors, None
+        kind = vectors.WhichOneof("vectors_options")
+        if kind == "vector":
+            vector = _dense(vectors.vector)
+        elif kind == "vectors":
+            named = {name: _dense(v) for name, v in vectors.vectors.vectors.items()}
+            vector = None if None in named.values() else named
+        if vector is None:
+            return None
+        payload = grpc_to_payload(p.payload)
+        out.append(build(id=getattr(p.id, id_kind), vector=vector, payload=payload))
+    return out
+
+
+def _dense(vector: pb.Vector) -> list[float] | None:
+    return vector.dense.data[:] if vector.WhichOneof("vector") == "dense" else None
 
 
 def points_selector(req: pb.DeletePoints) -> models.PointsSelector:
@@ -228,7 +308,7 @@ def _distance(value: int) -> models.Distance:
     return distance
 
 
-def _dense(config: pb.DenseVectorCreationConfig) -> models.DenseVectorNameConfig:
+def _dense_config(config: pb.DenseVectorCreationConfig) -> models.DenseVectorNameConfig:
     multivector = None
     if config.HasField("multivector_config"):
         if config.multivector_config.comparator not in pb.MultiVectorComparator.values():
@@ -244,7 +324,7 @@ def _dense(config: pb.DenseVectorCreationConfig) -> models.DenseVectorNameConfig
     )
 
 
-def _sparse(config: pb.SparseVectorCreationConfig) -> models.SparseVectorNameConfig:
+def _sparse_config(config: pb.SparseVectorCreationConfig) -> models.SparseVectorNameConfig:
     modifier = optional(config, "modifier")
     if modifier is not None and modifier not in pb.Modifier.values():
         raise RpcError(_INVALID, f"Cannot convert sparse modifier: {modifier}")
@@ -268,7 +348,7 @@ def vector_name_config(
     if kind == "sparse_config" and optional(req.sparse_config, "datatype") == pb.Datatype.Turbo4:
         raise _validation("datatype", "sparse vectors do not support the `turbo4` datatype")
     if kind == "dense_config":
-        return _dense(req.dense_config)
+        return _dense_config(req.dense_config)
     if kind == "sparse_config":
-        return _sparse(req.sparse_config)
+        return _sparse_config(req.sparse_config)
     raise RpcError(_INVALID, "vector_config is required (dense_config or sparse_config)")

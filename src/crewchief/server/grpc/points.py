@@ -58,9 +58,10 @@ class PointsService(PointUpdates, PointSearches, pb.PointsServicer):
             extra["update_filter"] = body.update_filter
         if body.update_mode is not None:
             extra["update_mode"] = body.update_mode
+        points = body.points if isinstance(body, models.PointsList) else body.batch
         result = self.engine.upsert(
             request.collection_name,
-            points=body.points,
+            points=points,
             **extra,
             **_shard(body.shard_key),
             **options,
