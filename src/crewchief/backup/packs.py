@@ -138,43 +138,51 @@ class PackWriter:
     def __init__(self, storage: Storage, target: int | None = None) -> None:
         self.storage = storage
         self.target = target or PACK_TARGET
-        self._buf = bytearray()
+        self._parts: list[memoryview] = []  # the chunks of the pack filling, not copied
+        self._size = 0
         self._entries: list[tuple[str, int, int]] = []
         self.added: set[str] = set()  # every chunk given to this writer
         self.stored: dict[str, Location] = {}  # chunks in an index file written by this writer
-        self._inflight: deque[tuple[str, list[tuple[str, int, int]], Future[None]]] = deque()
+        self._inflight: deque[tuple[list[tuple[str, int, int]], Future[str]]] = deque()
         self._unindexed: dict[str, list[tuple[str, int, int]]] = {}
         self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="crewchief-pack")
 
     def add(self, digest: str, data: bytes | bytearray | memoryview) -> None:
+        """Add a chunk (kept by reference until its pack is stored: do not change `data`)."""
         if digest in self.added:
             return
         self.added.add(digest)
-        self._entries.append((digest, len(self._buf), len(data)))
-        self._buf += data
-        if len(self._buf) >= self.target:
+        self._entries.append((digest, self._size, len(data)))
+        self._parts.append(memoryview(data))
+        self._size += len(data)
+        if self._size >= self.target:
             self._seal()
 
     def _seal(self) -> None:
         if not self._entries:
             return
-        buf, entries = self._buf, self._entries
-        self._buf, self._entries = bytearray(), []
-        for digest, _offset, length in entries:
-            buf += ENTRY.pack(bytes.fromhex(digest), length)
-        buf += TAIL.pack(len(entries), MAGIC)
-        pack = digest_of(buf)
+        parts, entries = self._parts, self._entries
+        self._parts, self._entries, self._size = [], [], 0
+        table = b"".join(ENTRY.pack(bytes.fromhex(d), length) for d, _offset, length in entries)
+        parts.append(memoryview(table + TAIL.pack(len(entries), MAGIC)))
         while len(self._inflight) >= WRITERS:  # bounded memory: wait for the oldest
             self._settle(self._inflight.popleft())
-        future = self._pool.submit(self.storage.put, pack_key(pack), buf)  # no longer changed
-        self._inflight.append((pack, entries, future))
+        self._inflight.append((entries, self._pool.submit(self._store, parts)))
         if len(self._unindexed) >= INDEX_EVERY:
             self._write_index()
 
-    def _settle(self, item: tuple[str, list[tuple[str, int, int]], Future[None]]) -> None:
-        pack, entries, future = item
-        future.result()  # a failed write raises here
-        self._unindexed[pack] = entries
+    def _store(self, parts: list[memoryview]) -> str:
+        """Name the pack by its BLAKE3 and store it (on a writer thread); its name."""
+        hasher = blake3.blake3()
+        for part in parts:
+            hasher.update(part)
+        pack = hasher.hexdigest()
+        self.storage.put_parts(pack_key(pack), parts)
+        return pack
+
+    def _settle(self, item: tuple[list[tuple[str, int, int]], Future[str]]) -> None:
+        entries, future = item
+        self._unindexed[future.result()] = entries  # a failed write raises here
 
     def _write_index(self) -> None:
         if not self._unindexed:
@@ -195,7 +203,7 @@ class PackWriter:
 
     def close(self) -> None:
         """Stop: wait for writes in flight (their packs stay unindexed: prune removes them)."""
-        for _pack, _entries, future in self._inflight:
+        for _entries, future in self._inflight:
             future.cancel()
         self._pool.shutdown(wait=True)
         self._inflight.clear()
@@ -274,21 +282,31 @@ def read_ranges(
         else:
             runs.append((loc.pack, loc.offset, loc.length, [(digest, 0, loc.length)]))
     with ThreadPoolExecutor(WRITERS, thread_name_prefix="crewchief-read") as pool:
-        ahead: deque[tuple[list[tuple[str, int, int]], Future[bytes]]] = deque()
+        ahead: deque[tuple[list[tuple[str, int, int]], Future[memoryview]]] = deque()
         todo = iter(runs)
         while True:
             while len(ahead) < lookahead and (run := next(todo, None)) is not None:
-                fetch = pool.submit(storage.get_range, pack_key(run[0]), run[1], run[2])
-                ahead.append((run[3], fetch))
+                ahead.append((run[3], pool.submit(_read_run, storage, run[0], run[1:])))
             if not ahead:
                 return
             parts, fetch = ahead.popleft()
-            data = memoryview(fetch.result())
+            data = fetch.result()
             for digest, offset, length in parts:
-                chunk = data[offset : offset + length]
-                if len(chunk) != length or digest_of(chunk) != digest:
-                    raise SnapshotCorrupt(
-                        f"Chunk {digest[:12]}... is corrupt (its checksum does not match)",
-                        hint=CORRUPT_HINT,
-                    )
-                yield digest, chunk
+                yield digest, data[offset : offset + length]
+
+
+def _read_run(
+    storage: Storage, pack: str, run: tuple[int, int, list[tuple[str, int, int]]]
+) -> memoryview:
+    """One ranged read of chunks stored back to back, each checked (on a reader thread:
+    BLAKE3 drops the GIL)."""
+    offset, length, parts = run
+    data = memoryview(storage.get_range(pack_key(pack), offset, length))
+    for digest, start, size in parts:
+        chunk = data[start : start + size]
+        if len(chunk) != size or digest_of(chunk) != digest:
+            raise SnapshotCorrupt(
+                f"Chunk {digest[:12]}... is corrupt (its checksum does not match)",
+                hint=CORRUPT_HINT,
+            )
+    return data
