@@ -193,11 +193,15 @@ class PackWriter:
                 self.stored[digest] = Location(pack, offset, length)
         self._unindexed = {}
 
-    def flush(self) -> dict[str, Location]:
-        """Store everything added so far and index it; returns what this writer stored."""
+    def drain(self) -> None:
+        """Store everything added so far (the data given to `add` is no longer used)."""
         self._seal()
         while self._inflight:
             self._settle(self._inflight.popleft())
+
+    def flush(self) -> dict[str, Location]:
+        """Store everything added so far and index it; returns what this writer stored."""
+        self.drain()
         self._write_index()
         return self.stored
 

@@ -205,6 +205,12 @@ class Repository:
             self._writer.close()
             self._writer = None
 
+    def drain_pending(self) -> None:
+        """Store every pack still filling or in flight (not indexed yet): what they hold
+        may change once this returns."""
+        if self._writer is not None:
+            self._writer.drain()
+
     def discard_pending(self) -> None:
         """Stop writing (a failed backup): what was stored unindexed is pruned later."""
         if self._writer is not None:
