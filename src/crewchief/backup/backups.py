@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -145,10 +146,11 @@ def create_backup(
                 say(f"backing up `{name}` ({target.client.count(name).count} points)")
                 if native and isinstance(target, EmbeddedTarget):
                     # the shard's files where they lie; the counts and probes are of them
-                    # (taken while the last packs are written)
-                    with shardfiles.held(target, name) as root:
+                    # (queried meanwhile: they need the CPU while packs wait on the disk)
+                    with shardfiles.held(target, name) as root, ThreadPoolExecutor(1) as pool:
+                        described = pool.submit(_describe, target, name, mine)
                         copy = shardfiles.store_shard(repo, root, target.native_kind, stats)
-                        entry = _describe(target, name, mine)
+                        entry = described.result()
                         entry.native = copy
                 else:
                     entry = _describe(target, name, mine)

@@ -22,7 +22,7 @@ import json
 import struct
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +41,7 @@ MAGIC = b"CCPACK01"
 ENTRY = struct.Struct("<32sI")  # digest, length
 TAIL = struct.Struct("<I8s")  # chunk count, magic
 CORRUPT_HINT = "Run crewchief backup verify --all; an older backup may still be intact"
+Sink = Callable[[int, memoryview], None]
 
 
 def digest_of(data: bytes | bytearray | memoryview) -> str:
@@ -264,6 +265,45 @@ def _pack_problems(
     return problems
 
 
+Part = tuple[str, int, int, int]  # a chunk of a run: digest, offset in the run, length, index
+Run = tuple[str, int, int, list[Part]]  # pack, offset, length, its chunks
+
+
+def _runs(locations: list[tuple[str, Location]]) -> list[Run]:
+    """Chunks stored back to back in one pack, grouped for one ranged read each."""
+    runs: list[Run] = []
+    for i, (digest, loc) in enumerate(locations):
+        last = runs[-1] if runs else None
+        if (
+            last
+            and last[0] == loc.pack
+            and last[1] + last[2] == loc.offset
+            and last[2] < PACK_TARGET
+        ):
+            last[3].append((digest, loc.offset - last[1], loc.length, i))
+            runs[-1] = (last[0], last[1], last[2] + loc.length, last[3])
+        else:
+            runs.append((loc.pack, loc.offset, loc.length, [(digest, 0, loc.length, i)]))
+    return runs
+
+
+def _fetch(
+    storage: Storage, runs: list[Run], lookahead: int, sink: Sink | None
+) -> Iterator[tuple[list[Part], memoryview]]:
+    """Each run's parts and bytes, in order, read (and handed to `sink`) a few ahead on
+    reader threads."""
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="crewchief-read") as pool:
+        ahead: deque[tuple[list[Part], Future[memoryview]]] = deque()
+        todo = iter(runs)
+        while True:
+            while len(ahead) < lookahead and (run := next(todo, None)) is not None:
+                ahead.append((run[3], pool.submit(_read_run, storage, run, sink)))
+            if not ahead:
+                return
+            parts, fetch = ahead.popleft()
+            yield parts, fetch.result()
+
+
 def read_ranges(
     storage: Storage, locations: list[tuple[str, Location]], lookahead: int = 4
 ) -> Iterator[tuple[str, memoryview]]:
@@ -272,45 +312,32 @@ def read_ranges(
     Runs of chunks stored back to back in one pack are fetched with one ranged read, a few
     reads ahead in background threads.
     """
-    runs: list[tuple[str, int, int, list[tuple[str, int, int]]]] = []
-    for digest, loc in locations:
-        last = runs[-1] if runs else None
-        if (
-            last
-            and last[0] == loc.pack
-            and last[1] + last[2] == loc.offset
-            and last[2] < (PACK_TARGET)
-        ):
-            last[3].append((digest, loc.offset - last[1], loc.length))
-            runs[-1] = (last[0], last[1], last[2] + loc.length, last[3])
-        else:
-            runs.append((loc.pack, loc.offset, loc.length, [(digest, 0, loc.length)]))
-    with ThreadPoolExecutor(WRITERS, thread_name_prefix="crewchief-read") as pool:
-        ahead: deque[tuple[list[tuple[str, int, int]], Future[memoryview]]] = deque()
-        todo = iter(runs)
-        while True:
-            while len(ahead) < lookahead and (run := next(todo, None)) is not None:
-                ahead.append((run[3], pool.submit(_read_run, storage, run[0], run[1:])))
-            if not ahead:
-                return
-            parts, fetch = ahead.popleft()
-            data = fetch.result()
-            for digest, offset, length in parts:
-                yield digest, data[offset : offset + length]
+    for parts, data in _fetch(storage, _runs(locations), lookahead, None):
+        for digest, offset, length, _i in parts:
+            yield digest, data[offset : offset + length]
 
 
-def _read_run(
-    storage: Storage, pack: str, run: tuple[int, int, list[tuple[str, int, int]]]
-) -> memoryview:
+def read_into(
+    storage: Storage, locations: list[tuple[str, Location]], sink: Sink, lookahead: int = 4
+) -> None:
+    """Hand each located chunk, checked, to `sink(its index in locations, bytes)` on the
+    reader threads, in no particular order (e.g. to write it where it belongs)."""
+    for _parts, _data in _fetch(storage, _runs(locations), lookahead, sink):
+        pass
+
+
+def _read_run(storage: Storage, run: Run, sink: Sink | None) -> memoryview:
     """One ranged read of chunks stored back to back, each checked (on a reader thread:
-    BLAKE3 drops the GIL)."""
-    offset, length, parts = run
+    BLAKE3 drops the GIL) and given to `sink` if there is one (then not returned)."""
+    pack, offset, length, parts = run
     data = memoryview(storage.get_range(pack_key(pack), offset, length))
-    for digest, start, size in parts:
+    for digest, start, size, i in parts:
         chunk = data[start : start + size]
         if len(chunk) != size or digest_of(chunk) != digest:
             raise SnapshotCorrupt(
                 f"Chunk {digest[:12]}... is corrupt (its checksum does not match)",
                 hint=CORRUPT_HINT,
             )
-    return data
+        if sink is not None:
+            sink(i, chunk)
+    return data if sink is None else memoryview(b"")

@@ -44,9 +44,11 @@ from crewchief.backup.packs import (
     Index,
     Location,
     PackWriter,
+    Sink,
     check_packs,
     digest_of,
     pack_key,
+    read_into,
     read_ranges,
 )
 from crewchief.backup.storage import Storage, open_storage
@@ -245,6 +247,10 @@ class Repository:
         (runs stored back to back in a pack are read at once, a few reads ahead)."""
         located = [(digest, self.locate(digest)) for digest, _length in chunks]
         return read_ranges(self.storage, located)
+
+    def read_chunks_into(self, chunks: list[tuple[str, int]], sink: Sink) -> None:
+        """`sink(i, bytes)` for each format-2 chunk, checked, on reader threads (any order)."""
+        read_into(self.storage, [(digest, self.locate(digest)) for digest, _n in chunks], sink)
 
     def restore_file(self, entry: FileEntry, dest: Path, fmt: int = 2) -> None:
         """Write the file back, every chunk checked against its digest as it is read."""

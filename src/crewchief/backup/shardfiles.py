@@ -212,10 +212,14 @@ def write_shard(repo: Repository, native: NativeCopy, root: Path) -> None:
             os.ftruncate(fd, entry.size)  # all hole; the data goes in below
             targets += [(fd, offset) for offset, _length in where]
             wanted += entry.chunks
-        for (fd, offset), (_digest, data) in zip(targets, repo.read_chunks(wanted), strict=True):
+
+        def put(i: int, data: memoryview) -> None:  # on a reader thread (pwrite drops the GIL)
+            fd, offset = targets[i]
             while data:  # a short write goes on where it stopped
                 written = os.pwrite(fd, data, offset)
                 data, offset = data[written:], offset + written
+
+        repo.read_chunks_into(wanted, put)
     finally:
         for fd in fds:
             os.close(fd)
