@@ -7,7 +7,9 @@ One embedded engine (temp dir) holds a collection of `embedding_like` points wit
 payloads, indexed (green).  Its shard folder is flushed; the reference is GNU tar of that
 folder (`tar -S -cf`, and `tar -xf` to restore), timed in the same run on the same disk.
 Then, into local repositories in the temp dir: `create_backup(portable=False)` (what
-`crewchief backup create --no-portable` runs: native snapshot only) into an empty one, and
+`crewchief backup create --no-portable` runs: the native copy only, the shard's files read
+in place, manifest format 3) into an empty one; the same done the format-2 way (before
+2026-12-01: the engine's snapshot archive, chunked) into another, both restored; and
 `create_backup` (native snapshot + portable export) into another (content-defined chunks
 in packs, every pack fsynced); `restore_backup` as a new name from the native snapshot and
 from the portable export; a second backup after re-upserting `--change` of the points
@@ -30,11 +32,13 @@ import benchlib  # this folder, on sys.path when run as a script
 import numpy as np
 from qdrant_client import models
 
-from crewchief.backup.backups import create_backup, restore_backup
-from crewchief.backup.manifest import BackupManifest, UploadStats
+from crewchief.backup import shardfiles
+from crewchief.backup.backups import _describe, _native, create_backup, restore_backup
+from crewchief.backup.manifest import BackupManifest, BackupSource, UploadStats
 from crewchief.backup.portable import export_collection
-from crewchief.backup.repository import Repository
+from crewchief.backup.repository import Repository, new_backup_id
 from crewchief.datasets import embedding_like, movie_payload
+from crewchief.fsutil import staging_dir
 from crewchief.target import EmbeddedTarget
 
 OPTIONS = dict(points=100_000, dim=384, seed=0, change=0.01)
@@ -91,12 +95,26 @@ def tar_reference(shard: Path, work: Path) -> dict:
     return res
 
 
+def format_2_backup(target: EmbeddedTarget, repo: Repository) -> BackupManifest:
+    """A native-only backup as `create_backup` took it before format 3: the engine's
+    snapshot archive (sparse copy, tar, SHA-256, fsync), chunked and packed."""
+    stats = UploadStats()
+    with staging_dir("bench") as work:
+        entry = _describe(target, "bench", [])
+        entry.native = _native(target, "bench", repo, work, stats)
+    source = BackupSource(target.kind, target.location)
+    created = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    manifest = BackupManifest(new_backup_id(), created, source, {"bench": entry}, {}, stats, 2)
+    repo.put_manifest(manifest)
+    return manifest
+
+
 def new_bytes(manifest: BackupManifest, known: set[str]) -> dict:
     """Per part: bytes the manifest references, and bytes of its chunks not in `known`."""
     entry = manifest.collections["bench"]
     assert entry.native is not None and entry.portable is not None
     parts = {
-        "native": entry.native.file.chunks,
+        "native": [c for f in entry.native.all_files() for c in f.chunks],
         "portable": [c for f in entry.portable for c in f.chunks],
     }
     out = {}
@@ -140,22 +158,25 @@ def run(args, tmp: Path) -> dict:
         res["native_only"] = {"backup_s": s0, "restore": r0, "stats": m0.stats.to_json()}
         res["native_only"]["repo"] = disk_bytes(tmp / "repo-native")
         shutil.rmtree(tmp / "repo-native")
+        print("the same, format 2 (before) ...", flush=True)
+        old_repo = Repository.open(str(tmp / "repo-format-2"), create=True)
+        m_old, s_old = timed(format_2_backup, target, old_repo)
+        r_old = restore(old_repo, m_old.id, target, "native", n)
+        res["format_2"] = {"backup_s": s_old, "restore": r_old, "stats": m_old.stats.to_json()}
+        shutil.rmtree(tmp / "repo-format-2")
         repo = Repository.open(str(tmp / "repo"), create=True)
         print("backup #1, parts alone, restores ...", flush=True)
         m1, s1 = timed(create_backup, target, repo, ["bench"])
         grown = [disk_bytes(tmp / "repo")["disk"]]
-        snap, snap_s = timed(target.client.create_snapshot, "bench")
         scratch = Repository.open(str(tmp / "scratch-repo"), create=True)
-        file = target.engine.snapshot_file("bench", snap.name)
 
-        def store() -> None:
-            scratch.store_file(file, snap.name, UploadStats())
-            scratch.commit_pending()  # its packs stored, fsynced and indexed
+        def store() -> None:  # what writes wait for, probes aside
+            with shardfiles.held(target, "bench") as root:
+                shardfiles.store_shard(scratch, root, target.native_kind, UploadStats())
+                scratch.commit_pending()  # its packs stored, fsynced and indexed
 
         _, store_s = timed(store)
-        alone = {"create_snapshot_s": snap_s, "store_snapshot_file_s": store_s}
-        alone["snapshot_bytes"] = file.stat().st_size
-        target.client.delete_snapshot("bench", snap.name)
+        alone = {"store_shard_s": store_s}
         shutil.rmtree(tmp / "scratch-repo")
         _, export_s = timed(export_collection, target.client, "bench", tmp / "export")
         alone["export_collection_s"] = export_s
@@ -211,15 +232,18 @@ def report(res: dict) -> str:
         ("`tar -S -cf` + fsync of the archive", tar["create_s"] + tar["fsync_s"], tar["create_s"]),
         ("crewchief `create_backup`, native only (`--no-portable`), empty repository",
          native["backup_s"], tar["create_s"]),
+        ("  the same, format 2 (before: snapshot archive, chunked)", res["format_2"]["backup_s"],
+         tar["create_s"]),
+        ("  part alone: shard files held, chunked, hashed, packed, fsynced",
+         res["parts_alone"]["store_shard_s"], tar["create_s"]),
         ("crewchief `create_backup` (native + portable, fsynced)", b1["seconds"], tar["create_s"]),
-        ("  part alone: `create_snapshot`", res["parts_alone"]["create_snapshot_s"], None),
-        ("  part alone: chunk + store that snapshot file in an empty repository",
-         res["parts_alone"]["store_snapshot_file_s"], None),
         ("  part alone: `export_collection` (portable)",
          res["parts_alone"]["export_collection_s"], None),
         ("`tar -xf` (reference)", tar["extract_s"], tar["extract_s"]),
         ("crewchief `restore_backup` of the native-only backup", native["restore"]["seconds"],
          tar["extract_s"]),
+        ("  the same, format 2 (before: the archive restored, checked, extracted)",
+         res["format_2"]["restore"]["seconds"], tar["extract_s"]),
         ("crewchief `restore_backup`, native snapshot", r["native"]["seconds"], tar["extract_s"]),
         ("crewchief `restore_backup`, portable export", r["portable"]["seconds"],
          tar["extract_s"]),

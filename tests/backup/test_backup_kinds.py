@@ -18,6 +18,7 @@ from tests.vector_kinds import DENSE, assert_same, make_kinds, state
 @pytest.mark.parametrize(
     "source,destination,fmt",
     [
+        ("embedded", "embedded", "native"),
         ("embedded", "served", "native"),
         ("embedded", "served", "portable"),
         ("served", "embedded", "native"),

@@ -49,7 +49,9 @@ def test_a_backup_writes_few_packs_an_index_and_no_loose_objects(tmp_path: Path)
         assert digest_of(data) == pack
         assert pack_table(data) == index.packs()[pack]
     raw = json.loads(repo.storage.get(f"backups/{manifest.id}.json"))
-    assert raw["format"] == 2 and isinstance(raw["collections"]["c"]["portable"][0]["chunks"], str)
+    assert raw["format"] == 3  # the native copy is the shard's files
+    assert isinstance(raw["collections"]["c"]["portable"][0]["chunks"], str)
+    assert isinstance(raw["collections"]["c"]["native"]["files"][0]["chunks"], str)
     assert repo.manifest(manifest.id) == manifest  # the packed chunk lists read back
 
 
@@ -132,7 +134,7 @@ def test_a_format_1_repository_restores_verifies_and_takes_new_backups(tmp_path:
         assert verify_backup(repo, old.id, full=True)["ok"]
         new = create_backup(tgt, repo, ["c_native"])  # into the old repository: upgraded
     assert json.loads(repo.storage.get("config.json"))["format"] == FORMAT
-    assert new.format == 2 and repo.backup_ids() == [old.id, new.id]
+    assert new.format == 3 and repo.backup_ids() == [old.id, new.id]
     again = Repository.open(str(tmp_path / "repo"))
     assert verify_backup(again, old.id, full=True)["ok"] and verify_backup(again, new.id)["ok"]
     forget(again, Policy(last=1))  # both series are kept: each is its collection's last
@@ -155,8 +157,8 @@ def test_a_format_1_object_that_rotted_is_found(tmp_path: Path) -> None:
 
 def test_manifests_of_an_unknown_format_and_bad_packs_are_refused() -> None:
     raw = json.loads(next((REPO_V1 / "backups").iterdir()).read_bytes())
-    with pytest.raises(SnapshotCorrupt, match="format 3"):
-        BackupManifest.from_json({**raw, "format": 3})
+    with pytest.raises(SnapshotCorrupt, match="format 4"):
+        BackupManifest.from_json({**raw, "format": 4})
     with pytest.raises(SnapshotCorrupt):
         pack_table(b"short")
     with pytest.raises(SnapshotCorrupt):

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from qdrant_client import models
 
+from crewchief.backup import shardfiles
 from crewchief.backup.manifest import (
     FORMAT,
     BackupManifest,
@@ -98,6 +100,17 @@ def _native(
     return NativeCopy(target.native_kind, entry, checksum)
 
 
+def _describe(target: Target, name: str, aliases: list[str]) -> CollectionBackup:
+    """The collection's config, exact count, aliases and probes (no copy yet)."""
+    info = target.client.get_collection(name)
+    return CollectionBackup(
+        config=info.config.model_dump(mode="json", exclude_none=True),
+        points=target.client.count(name, exact=True).count,
+        aliases=aliases,
+        probes=_probes(target.client, name, info.config),
+    )
+
+
 def create_backup(
     target: Target,
     repo: Repository,
@@ -129,15 +142,19 @@ def create_backup(
             for name in chosen:
                 work = tmp / name
                 work.mkdir()
-                info = target.client.get_collection(name)
-                say(f"backing up `{name}` ({info.points_count} points)")
-                entry = CollectionBackup(
-                    config=info.config.model_dump(mode="json", exclude_none=True),
-                    points=target.client.count(name, exact=True).count,
-                    aliases=sorted(a for a, c in aliases.items() if c == name),
-                    probes=_probes(target.client, name, info.config),
-                    native=_native(target, name, repo, work, stats) if native else None,
-                )
+                mine = sorted(a for a, c in aliases.items() if c == name)
+                say(f"backing up `{name}` ({target.client.count(name).count} points)")
+                if native and isinstance(target, EmbeddedTarget):
+                    # the shard's files where they lie; the counts and probes are of them
+                    # (queried meanwhile: they need the CPU while packs wait on the disk)
+                    with shardfiles.held(target, name) as root, ThreadPoolExecutor(1) as pool:
+                        described = pool.submit(_describe, target, name, mine)
+                        copy = shardfiles.store_shard(repo, root, target.native_kind, stats)
+                        entry = described.result()
+                        entry.native = copy
+                else:
+                    entry = _describe(target, name, mine)
+                    entry.native = _native(target, name, repo, work, stats) if native else None
                 if portable:
                     export_collection(target.client, name, work / "portable")
                     entry.portable = repo.store_tree(work / "portable", stats)
@@ -149,7 +166,7 @@ def create_backup(
             collections=entries,
             aliases={a: c for a, c in aliases.items() if c in entries},
             stats=stats,
-            format=FORMAT,
+            format=FORMAT if any(e.native and e.native.files for e in entries.values()) else 2,
         )
         repo.put_manifest(manifest)  # last (after its packs and index): now the backup exists
     except BaseException:
@@ -219,7 +236,10 @@ def restore_backup(
             entry = entries[name]
             new = restore_name(name, backup_id, dest.collection_names(), as_name)
             work = tmp / name
-            if use_native[name] and entry.native is not None:
+            if use_native[name] and entry.native is not None and entry.native.files is not None:
+                say(f"restoring `{name}` as `{new}` from its native copy (shard files)")
+                shardfiles.restore_shard(repo, entry.native, entry.config, dest, new)
+            elif use_native[name] and entry.native is not None and entry.native.file is not None:
                 file = entry.native.file
                 repo.restore_file(file, work / file.path, manifest.format)
                 say(f"restoring `{name}` as `{new}` from its native snapshot")

@@ -51,9 +51,9 @@ def prune(repo: Repository) -> tuple[int, str | None]:
     active = repo.active_locks()
     if active:
         return 0, f"a backup is in progress ({', '.join(active)}); prune skipped"
-    wanted: dict[int, set[str]] = {1: set(), 2: set()}
-    for manifest in repo.manifests():
-        wanted.setdefault(manifest.format, set()).update(manifest.referenced_digests())
+    wanted: dict[int, set[str]] = {1: set(), 2: set()}  # loose objects, chunks in packs
+    for manifest in repo.manifests():  # formats 2 and 3 both keep their chunks in packs
+        wanted[1 if manifest.format == 1 else 2].update(manifest.referenced_digests())
     removed = 0
     for digest in list(repo.loose_digests()):  # format 1: one object per chunk
         if digest not in wanted[1]:

@@ -11,9 +11,17 @@ where a file is {"path", "size", "chunks": [[sha256, length], ...]}: repository 
 1, loose objects named by SHA-256.  Format 2 manifests start with "format": 2 and name
 chunks by BLAKE3, found in pack files through the index (packs.py); a file's chunks are
 one base64 string of 36-byte records (32-byte digest, little-endian u32 length), a third
-of the JSON list's size (a backup of 400 MB has ~35,000 chunks).  `to_json` writes the
-keys in this order, so a manifest has the bytes it was written with, and `from_json`
-reads every manifest ever written (`native` or `portable` may be null).
+of the JSON list's size (a backup of 400 MB has ~35,000 chunks).
+
+Format 3 (written when a native copy is a shard's own files, shardfiles.py): "native" is
+{"kind", "dirs": [path, ...], "files": [file, ...]} instead of one snapshot file, and
+such a file also has "extents": [[offset, length], ...], where its data lies (the rest
+are holes); its chunks are that data, extent after extent.  A manifest without such a
+copy is still written as format 2, which older crewchief versions read.
+
+`to_json` writes the keys in this order, so a manifest has the bytes it was written
+with, and `from_json` reads every manifest ever written (`native` or `portable` may be
+null).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import Any
 
 from crewchief.errors import SnapshotCorrupt
 
-FORMAT = 2  # what this code writes
+FORMAT = 3  # the newest this code writes (2 when no native copy is files)
 CHUNK = struct.Struct("<32sI")
 
 
@@ -67,37 +75,59 @@ class FileEntry:
     path: str
     size: int
     chunks: list[tuple[str, int]] = field(default_factory=list)
+    extents: list[tuple[int, int]] | None = None  # (offset, length) of data; None: all of it
 
     def to_json(self, packed: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "size": self.size}
         if packed:
             raw = b"".join(CHUNK.pack(bytes.fromhex(h), n) for h, n in self.chunks)
-            return {"path": self.path, "size": self.size, "chunks": base64.b64encode(raw).decode()}
-        return {"path": self.path, "size": self.size, "chunks": [list(c) for c in self.chunks]}
+            out["chunks"] = base64.b64encode(raw).decode()
+        else:
+            out["chunks"] = [list(c) for c in self.chunks]
+        if self.extents is not None:
+            out["extents"] = [list(e) for e in self.extents]
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> FileEntry:
         chunks = d["chunks"]
+        extents = d.get("extents")
+        spans = None if extents is None else [(int(o), int(n)) for o, n in extents]
         if isinstance(chunks, str):
             raw = base64.b64decode(chunks, validate=True)
             if len(raw) % CHUNK.size:
                 raise ValueError(f"packed chunk list of {len(raw)} bytes")
-            return cls(d["path"], d["size"], [(h.hex(), n) for h, n in CHUNK.iter_unpack(raw)])
-        return cls(d["path"], d["size"], [(h, n) for h, n in chunks])
+            found = [(h.hex(), n) for h, n in CHUNK.iter_unpack(raw)]
+            return cls(d["path"], d["size"], found, spans)
+        return cls(d["path"], d["size"], [(h, n) for h, n in chunks], spans)
 
 
 @dataclass
 class NativeCopy:
-    """The target's own snapshot file of a collection; restorable onto a `kind` target."""
+    """A collection's copy restorable onto a `kind` target: the target's own snapshot file
+    (`file`, `checksum`), or (format 3) the files of its Edge shard (`files`, `dirs`)."""
 
     kind: str
-    file: FileEntry
-    checksum: str  # SHA-256 of the whole snapshot file
+    file: FileEntry | None = None
+    checksum: str | None = None  # SHA-256 of the whole snapshot file
+    files: list[FileEntry] | None = None  # the shard folder's files, holes left out
+    dirs: list[str] = field(default_factory=list)  # its folders, empty ones included
+
+    def all_files(self) -> list[FileEntry]:
+        return [self.file] if self.file is not None else list(self.files or [])
 
     def to_json(self, packed: bool = False) -> dict[str, Any]:
+        if self.files is not None:
+            files = [f.to_json(packed) for f in self.files]
+            return {"kind": self.kind, "dirs": self.dirs, "files": files}
+        assert self.file is not None
         return {"kind": self.kind, "file": self.file.to_json(packed), "checksum": self.checksum}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NativeCopy:
+        if "files" in d:
+            files = [FileEntry.from_json(f) for f in d["files"]]
+            return cls(d["kind"], files=files, dirs=[str(p) for p in d["dirs"]])
         return cls(d["kind"], FileEntry.from_json(d["file"]), d["checksum"])
 
 
@@ -133,7 +163,7 @@ class CollectionBackup:
 
     def files(self) -> list[FileEntry]:
         """Every file of this collection's copies."""
-        return [*(self.portable or []), *([self.native.file] if self.native else [])]
+        return [*(self.portable or []), *(self.native.all_files() if self.native else [])]
 
     def to_json(self, packed: bool = False) -> dict[str, Any]:
         portable = None if self.portable is None else [f.to_json(packed) for f in self.portable]
@@ -184,7 +214,7 @@ class BackupManifest:
     collections: dict[str, CollectionBackup]
     aliases: dict[str, str]  # alias -> collection, for the collections backed up
     stats: UploadStats
-    format: int = 1  # 1: chunks are SHA-256 loose objects; 2: BLAKE3 chunks in packs
+    format: int = 1  # 1: SHA-256 loose objects; 2: BLAKE3 chunks in packs; 3: shard files
 
     @property
     def time(self) -> datetime:
@@ -211,7 +241,7 @@ class BackupManifest:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> BackupManifest:
         fmt = d.get("format", 1) if isinstance(d, dict) else 1
-        if fmt not in (1, FORMAT):
+        if fmt not in (1, 2, FORMAT):
             raise SnapshotCorrupt(
                 f"Backup manifest {d.get('id', '?')} has format {fmt!r}, which this crewchief "
                 "cannot read",

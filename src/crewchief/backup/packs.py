@@ -22,7 +22,7 @@ import json
 import struct
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +41,7 @@ MAGIC = b"CCPACK01"
 ENTRY = struct.Struct("<32sI")  # digest, length
 TAIL = struct.Struct("<I8s")  # chunk count, magic
 CORRUPT_HINT = "Run crewchief backup verify --all; an older backup may still be intact"
+Sink = Callable[[int, memoryview], None]
 
 
 def digest_of(data: bytes | bytearray | memoryview) -> str:
@@ -138,43 +139,51 @@ class PackWriter:
     def __init__(self, storage: Storage, target: int | None = None) -> None:
         self.storage = storage
         self.target = target or PACK_TARGET
-        self._buf = bytearray()
+        self._parts: list[memoryview] = []  # the chunks of the pack filling, not copied
+        self._size = 0
         self._entries: list[tuple[str, int, int]] = []
         self.added: set[str] = set()  # every chunk given to this writer
         self.stored: dict[str, Location] = {}  # chunks in an index file written by this writer
-        self._inflight: deque[tuple[str, list[tuple[str, int, int]], Future[None]]] = deque()
+        self._inflight: deque[tuple[list[tuple[str, int, int]], Future[str]]] = deque()
         self._unindexed: dict[str, list[tuple[str, int, int]]] = {}
         self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="crewchief-pack")
 
     def add(self, digest: str, data: bytes | bytearray | memoryview) -> None:
+        """Add a chunk (kept by reference until its pack is stored: do not change `data`)."""
         if digest in self.added:
             return
         self.added.add(digest)
-        self._entries.append((digest, len(self._buf), len(data)))
-        self._buf += data
-        if len(self._buf) >= self.target:
+        self._entries.append((digest, self._size, len(data)))
+        self._parts.append(memoryview(data))
+        self._size += len(data)
+        if self._size >= self.target:
             self._seal()
 
     def _seal(self) -> None:
         if not self._entries:
             return
-        buf, entries = self._buf, self._entries
-        self._buf, self._entries = bytearray(), []
-        for digest, _offset, length in entries:
-            buf += ENTRY.pack(bytes.fromhex(digest), length)
-        buf += TAIL.pack(len(entries), MAGIC)
-        pack = digest_of(buf)
+        parts, entries = self._parts, self._entries
+        self._parts, self._entries, self._size = [], [], 0
+        table = b"".join(ENTRY.pack(bytes.fromhex(d), length) for d, _offset, length in entries)
+        parts.append(memoryview(table + TAIL.pack(len(entries), MAGIC)))
         while len(self._inflight) >= WRITERS:  # bounded memory: wait for the oldest
             self._settle(self._inflight.popleft())
-        future = self._pool.submit(self.storage.put, pack_key(pack), buf)  # no longer changed
-        self._inflight.append((pack, entries, future))
+        self._inflight.append((entries, self._pool.submit(self._store, parts)))
         if len(self._unindexed) >= INDEX_EVERY:
             self._write_index()
 
-    def _settle(self, item: tuple[str, list[tuple[str, int, int]], Future[None]]) -> None:
-        pack, entries, future = item
-        future.result()  # a failed write raises here
-        self._unindexed[pack] = entries
+    def _store(self, parts: list[memoryview]) -> str:
+        """Name the pack by its BLAKE3 and store it (on a writer thread); its name."""
+        hasher = blake3.blake3()
+        for part in parts:
+            hasher.update(part)
+        pack = hasher.hexdigest()
+        self.storage.put_parts(pack_key(pack), parts)
+        return pack
+
+    def _settle(self, item: tuple[list[tuple[str, int, int]], Future[str]]) -> None:
+        entries, future = item
+        self._unindexed[future.result()] = entries  # a failed write raises here
 
     def _write_index(self) -> None:
         if not self._unindexed:
@@ -185,17 +194,21 @@ class PackWriter:
                 self.stored[digest] = Location(pack, offset, length)
         self._unindexed = {}
 
-    def flush(self) -> dict[str, Location]:
-        """Store everything added so far and index it; returns what this writer stored."""
+    def drain(self) -> None:
+        """Store everything added so far (the data given to `add` is no longer used)."""
         self._seal()
         while self._inflight:
             self._settle(self._inflight.popleft())
+
+    def flush(self) -> dict[str, Location]:
+        """Store everything added so far and index it; returns what this writer stored."""
+        self.drain()
         self._write_index()
         return self.stored
 
     def close(self) -> None:
         """Stop: wait for writes in flight (their packs stay unindexed: prune removes them)."""
-        for _pack, _entries, future in self._inflight:
+        for _entries, future in self._inflight:
             future.cancel()
         self._pool.shutdown(wait=True)
         self._inflight.clear()
@@ -252,6 +265,45 @@ def _pack_problems(
     return problems
 
 
+Part = tuple[str, int, int, int]  # a chunk of a run: digest, offset in the run, length, index
+Run = tuple[str, int, int, list[Part]]  # pack, offset, length, its chunks
+
+
+def _runs(locations: list[tuple[str, Location]]) -> list[Run]:
+    """Chunks stored back to back in one pack, grouped for one ranged read each."""
+    runs: list[Run] = []
+    for i, (digest, loc) in enumerate(locations):
+        last = runs[-1] if runs else None
+        if (
+            last
+            and last[0] == loc.pack
+            and last[1] + last[2] == loc.offset
+            and last[2] < PACK_TARGET
+        ):
+            last[3].append((digest, loc.offset - last[1], loc.length, i))
+            runs[-1] = (last[0], last[1], last[2] + loc.length, last[3])
+        else:
+            runs.append((loc.pack, loc.offset, loc.length, [(digest, 0, loc.length, i)]))
+    return runs
+
+
+def _fetch(
+    storage: Storage, runs: list[Run], lookahead: int, sink: Sink | None
+) -> Iterator[tuple[list[Part], memoryview]]:
+    """Each run's parts and bytes, in order, read (and handed to `sink`) a few ahead on
+    reader threads."""
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="crewchief-read") as pool:
+        ahead: deque[tuple[list[Part], Future[memoryview]]] = deque()
+        todo = iter(runs)
+        while True:
+            while len(ahead) < lookahead and (run := next(todo, None)) is not None:
+                ahead.append((run[3], pool.submit(_read_run, storage, run, sink)))
+            if not ahead:
+                return
+            parts, fetch = ahead.popleft()
+            yield parts, fetch.result()
+
+
 def read_ranges(
     storage: Storage, locations: list[tuple[str, Location]], lookahead: int = 4
 ) -> Iterator[tuple[str, memoryview]]:
@@ -260,35 +312,32 @@ def read_ranges(
     Runs of chunks stored back to back in one pack are fetched with one ranged read, a few
     reads ahead in background threads.
     """
-    runs: list[tuple[str, int, int, list[tuple[str, int, int]]]] = []
-    for digest, loc in locations:
-        last = runs[-1] if runs else None
-        if (
-            last
-            and last[0] == loc.pack
-            and last[1] + last[2] == loc.offset
-            and last[2] < (PACK_TARGET)
-        ):
-            last[3].append((digest, loc.offset - last[1], loc.length))
-            runs[-1] = (last[0], last[1], last[2] + loc.length, last[3])
-        else:
-            runs.append((loc.pack, loc.offset, loc.length, [(digest, 0, loc.length)]))
-    with ThreadPoolExecutor(WRITERS, thread_name_prefix="crewchief-read") as pool:
-        ahead: deque[tuple[list[tuple[str, int, int]], Future[bytes]]] = deque()
-        todo = iter(runs)
-        while True:
-            while len(ahead) < lookahead and (run := next(todo, None)) is not None:
-                fetch = pool.submit(storage.get_range, pack_key(run[0]), run[1], run[2])
-                ahead.append((run[3], fetch))
-            if not ahead:
-                return
-            parts, fetch = ahead.popleft()
-            data = memoryview(fetch.result())
-            for digest, offset, length in parts:
-                chunk = data[offset : offset + length]
-                if len(chunk) != length or digest_of(chunk) != digest:
-                    raise SnapshotCorrupt(
-                        f"Chunk {digest[:12]}... is corrupt (its checksum does not match)",
-                        hint=CORRUPT_HINT,
-                    )
-                yield digest, chunk
+    for parts, data in _fetch(storage, _runs(locations), lookahead, None):
+        for digest, offset, length, _i in parts:
+            yield digest, data[offset : offset + length]
+
+
+def read_into(
+    storage: Storage, locations: list[tuple[str, Location]], sink: Sink, lookahead: int = 4
+) -> None:
+    """Hand each located chunk, checked, to `sink(its index in locations, bytes)` on the
+    reader threads, in no particular order (e.g. to write it where it belongs)."""
+    for _parts, _data in _fetch(storage, _runs(locations), lookahead, sink):
+        pass
+
+
+def _read_run(storage: Storage, run: Run, sink: Sink | None) -> memoryview:
+    """One ranged read of chunks stored back to back, each checked (on a reader thread:
+    BLAKE3 drops the GIL) and given to `sink` if there is one (then not returned)."""
+    pack, offset, length, parts = run
+    data = memoryview(storage.get_range(pack_key(pack), offset, length))
+    for digest, start, size, i in parts:
+        chunk = data[start : start + size]
+        if len(chunk) != size or digest_of(chunk) != digest:
+            raise SnapshotCorrupt(
+                f"Chunk {digest[:12]}... is corrupt (its checksum does not match)",
+                hint=CORRUPT_HINT,
+            )
+        if sink is not None:
+            sink(i, chunk)
+    return data if sink is None else memoryview(b"")

@@ -44,9 +44,11 @@ from crewchief.backup.packs import (
     Index,
     Location,
     PackWriter,
+    Sink,
     check_packs,
     digest_of,
     pack_key,
+    read_into,
     read_ranges,
 )
 from crewchief.backup.storage import Storage, open_storage
@@ -167,16 +169,30 @@ class Repository:
             entry = FileEntry(name, len(mapped.data))
             for chunk in chunk_buffer(mapped.data, sizes):
                 digest = digest_of(chunk)
-                stats.chunks_total += 1
-                stats.bytes_total += len(chunk)
-                if digest not in known and digest not in writer.added:
-                    writer.add(digest, chunk)
-                    stats.chunks_new += 1
-                    stats.bytes_new += len(chunk)
+                self._add(writer, known, digest, chunk, stats)
                 entry.chunks.append((digest, len(chunk)))
                 chunk.release()
             sha = whole.result()
         return entry, sha
+
+    def add_chunk(self, digest: str, data: memoryview, stats: UploadStats) -> None:
+        """Store the chunk `digest` (its BLAKE3) unless the repository already has it."""
+        self._add(self._pack_writer(), self.index().entries, digest, data, stats)
+
+    @staticmethod
+    def _add(
+        writer: PackWriter,
+        known: dict[str, Location],
+        digest: str,
+        data: memoryview,
+        stats: UploadStats,
+    ) -> None:
+        stats.chunks_total += 1
+        stats.bytes_total += len(data)
+        if digest not in known and digest not in writer.added:
+            writer.add(digest, data)
+            stats.chunks_new += 1
+            stats.bytes_new += len(data)
 
     def store_tree(self, root: Path, stats: UploadStats, sizes: Sizes = SMALL) -> list[FileEntry]:
         """Every regular file under `root`, in a stable order."""
@@ -190,6 +206,12 @@ class Repository:
             self.index().entries.update(stored)
             self._writer.close()
             self._writer = None
+
+    def drain_pending(self) -> None:
+        """Store every pack still filling or in flight (not indexed yet): what they hold
+        may change once this returns."""
+        if self._writer is not None:
+            self._writer.drain()
 
     def discard_pending(self) -> None:
         """Stop writing (a failed backup): what was stored unindexed is pruned later."""
@@ -217,9 +239,18 @@ class Repository:
             for digest, _length in entry.chunks:
                 yield self.read_chunk(digest, fmt=1)
             return
-        located = [(digest, self.locate(digest)) for digest, _length in entry.chunks]
-        for _digest, data in read_ranges(self.storage, located):
+        for _digest, data in self.read_chunks(entry.chunks):
             yield data
+
+    def read_chunks(self, chunks: list[tuple[str, int]]) -> Iterator[tuple[str, memoryview]]:
+        """(digest, bytes) of each format-2 chunk in order, each checked against its digest
+        (runs stored back to back in a pack are read at once, a few reads ahead)."""
+        located = [(digest, self.locate(digest)) for digest, _length in chunks]
+        return read_ranges(self.storage, located)
+
+    def read_chunks_into(self, chunks: list[tuple[str, int]], sink: Sink) -> None:
+        """`sink(i, bytes)` for each format-2 chunk, checked, on reader threads (any order)."""
+        read_into(self.storage, [(digest, self.locate(digest)) for digest, _n in chunks], sink)
 
     def restore_file(self, entry: FileEntry, dest: Path, fmt: int = 2) -> None:
         """Write the file back, every chunk checked against its digest as it is read."""

@@ -24,11 +24,9 @@ a stored version, so dead = points at the last build + points upserted since - p
 A config change waits until no build runs, then reopens the live shard with the new config
 or, where Edge cannot change it in place, builds a new shard with it (then the same swap).
 
-Status, as Qdrant defines it:
-    green   nothing to do
-    yellow  an index build is running
-    grey    unindexed vectors above the indexing threshold and no build running
-    red     the last build or the load failed (optimizer_status carries the error)
+Status, as Qdrant defines it: green (nothing to do), yellow (an index build is running),
+grey (unindexed vectors above the indexing threshold and no build running), red (the last
+build or the load failed; optimizer_status carries the error).
 """
 
 from __future__ import annotations
@@ -147,6 +145,7 @@ class Collection:
 
     def flush(self) -> None:
         with self._lock:
+            self._writable()
             if self._shard is not None:
                 self._shard.flush()
                 self._flushed_at = time.monotonic()
@@ -204,12 +203,22 @@ class Collection:
         return self._shard
 
     def copy_flushed(self, dst: Path) -> None:
-        """Copy the live shard folder (flushed, writes paused during the copy) to `dst`;
-        waits for a running shard rebuild, so the copy has the collection's config."""
+        """Copy the shard folder, held still (flushed; reads go on), to `dst`."""
+        with self.held_still() as src:
+            sparse_copy(src, dst)
+
+    @contextmanager
+    def held_still(self) -> Iterator[Path]:
+        """The shard folder, flushed, unchanged in the block: writes and swaps wait, not reads."""
         with self._quiet(rebuild_only=True):
-            self._live()
-            self.flush()
-            sparse_copy(self.shard_dir, dst)
+            self._live().flush()
+            self._paused = True
+        try:
+            yield self.shard_dir
+        finally:
+            with self._lock:
+                self._paused = False
+                self._resumed.notify_all()
 
     @contextmanager
     def _quiet(self, rebuild_only: bool = False) -> Iterator[None]:
@@ -276,13 +285,8 @@ class Collection:
 
     def counts(self) -> tuple[int, int, int, dict[str, Any]]:
         """(points, indexed vectors, segments, payload schema) straight from the shard."""
-        info = self.read(lambda s: s.info())
-        return (
-            info.points_count,
-            info.indexed_vectors_count,
-            info.segments_count,
-            info.payload_schema,
-        )
+        i = self.read(lambda s: s.info())
+        return i.points_count, i.indexed_vectors_count, i.segments_count, i.payload_schema
 
     def needs_index(self) -> bool:
         """Unindexed vectors above the indexing threshold (KB, as in Qdrant) and new since
@@ -304,8 +308,7 @@ class Collection:
         return index_due(points, indexed, self.sizes, threshold_kb, self._unindexed_floor)
 
     def _vacuum_due(self, points: int) -> bool:
-        """Dead point versions are counted since the last build or open: older ones are not
-        known."""
+        """Dead point versions counted since the last build or open (older ones are not known)."""
         o = self.config.optimizer_config
         stored = self._base_points + self._upserted
         return vacuum_due(stored, points, o.deleted_threshold, o.vacuum_min_vector_number)
@@ -409,8 +412,7 @@ class Collection:
                 remove_tree(source)
             record.finished = time.time()
             with self._lock:
-                self._builder = self._proc = None
-                self._rebuilding = False
+                self._builder, self._proc, self._rebuilding = None, None, False
         # writes made during the build may have left enough unindexed (or dead) for another one
         if record.error is None and self.auto_optimize and self.build_due():
             self.start_build()
@@ -418,14 +420,11 @@ class Collection:
     def _swap_in(self, target: Path) -> None:
         new = edge.EdgeShard.load(str(target))
         try:
-            # What the build left unindexed (writes made meanwhile are not counted: they
-            # are new, and may well need the next build).
+            # What the build left unindexed (writes made meanwhile are new: not counted)
             info = new.info()
-            self._unindexed_floor = max(
-                0, info.points_count * len(self.sizes) - info.indexed_vectors_count
-            )
-            # Catch up with the writes made during the build outside the lock, a batch
-            # at a time, so that the final replay under the lock is short.
+            unindexed = info.points_count * len(self.sizes) - info.indexed_vectors_count
+            self._unindexed_floor = max(0, unindexed)
+            # Catch up with the build's writes outside the lock, a batch at a time
             for _round in range(CATCH_UP_ROUNDS):
                 with self._lock:
                     assert self._oplog is not None
@@ -435,6 +434,7 @@ class Collection:
                 for op in chunk:
                     new.update(op)
             with self._lock:
+                self._writable()  # not while a backup reads the old files (held_still)
                 assert self._oplog is not None
                 for op in self._oplog:
                     new.update(op)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -73,6 +74,20 @@ class SnapshotStore:
         validate_name("collection", collection_name)
         name = self._catalog.aliases.get(collection_name, collection_name)
         self._recover(name, location, checksum, api_key)
+
+    def recover_shard(
+        self, collection_name: str, config: models.CollectionConfig, write: Callable[[Path], None]
+    ) -> None:
+        """Restore into `collection_name` the shard folder `write(folder)` writes (a staging
+        folder in the data directory, then moved into place as a recovered snapshot's)."""
+        validate_name("collection", collection_name)
+        name = self._catalog.aliases.get(collection_name, collection_name)
+        staging = self._dir.staging("recover")
+        try:
+            write(staging / "0")
+            self._collections.install(name, config, staging / "0")
+        finally:
+            remove_tree(staging)
 
     def _write(self, col: Collection, directory: Path) -> Path:
         staging = self._dir.staging("snapshot")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,14 @@ class SnapshotsAPI:
         """
         self._snapshots.recover(collection_name, location, checksum, api_key)
         return True
+
+    def recover_shard(
+        self, collection_name: str, config: models.CollectionConfig, write: Callable[[Path], None]
+    ) -> None:
+        """crewchief's: restore `collection_name` (new, or replacing its data) from the Edge
+        shard folder that `write(folder)` writes, as `recover_snapshot` installs a snapshot's
+        (a backup's native copy restored file by file, no archive in between)."""
+        self._snapshots.recover_shard(collection_name, config, write)
 
     def create_full_snapshot(self, wait: bool = True, **kwargs: Any) -> models.SnapshotDescription:
         """Every collection's snapshot plus the alias map, in one file."""
