@@ -310,19 +310,22 @@ def test_prefetch_bodies_and_exact_search_at_every_stage(live: Target, tmp_path:
 def test_query_api_lines_with_embed_need_vector_and_payload(live: Target, tmp_path: Path) -> None:
     v = live.client.retrieve("shop_v1", [4], with_vectors=True)[0].vector
     bare = {"prefetch": {"query": v, "limit": 30}, "query": v}
-    plan = deploy.plan_deploy(
-        live,
-        "shop",
-        "shop_v2",
-        changes=deploy.ConfigChanges(vector_size=24),
-        embed="tests.ops.embedders:by_year",
-        queries=_lines(tmp_path, [bare]),
-    )
+
+    def plan_with(line: dict[str, Any]) -> deploy.DeployPlan:
+        return deploy.plan_deploy(
+            live,
+            "shop",
+            "shop_v2",
+            changes=deploy.ConfigChanges(vector_size=24),
+            embed="tests.ops.embedders:by_year",
+            queries=_lines(tmp_path, [line]),
+        )
+
     with pytest.raises(InvalidInput, match="line 1: a Query API line cannot be re-embedded"):
-        deploy.execute(live, plan)
+        plan_with(bare)  # the plan reads every line
     assert not live.client.collection_exists("shop_v2")  # refused before anything was built
     # with them, every copy of `vector` in the body is replaced by the new embedding
-    plan.queries = str(_lines(tmp_path, [{**bare, "vector": v, "payload": movie_payload(4)}]))
+    plan = plan_with({**bare, "vector": v, "payload": movie_payload(4)})
     with pytest.raises(GateFailed, match="overlap@10") as exc:
         deploy.execute(live, plan, min_overlap=0.9)
     result = exc.value.result
