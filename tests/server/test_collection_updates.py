@@ -175,3 +175,25 @@ def test_updates_survive_a_server_restart(tmp_path: Path) -> None:
         c.close()
     finally:
         server.stop()
+
+
+def test_quantization_alias_as_qdrant(http: httpx.Client, name: str) -> None:
+    """Qdrant's serde alias `quantization` for `quantization_config`, in a create (collection
+    and vector), a PATCH, and refused beside the field itself."""
+    scalar = {"scalar": {"type": "int8", "quantile": 0.6}}
+    body = {"vectors": {"a": {"size": 4, "distance": "Dot", "quantization": scalar}}}
+    assert http.put(f"/collections/{name}", json={**body, "quantization": scalar}).is_success
+    config = http.get(f"/collections/{name}").json()["result"]["config"]
+    assert config["quantization_config"] == scalar
+    assert config["params"]["vectors"]["a"]["quantization_config"] == scalar
+    other = {"scalar": {"type": "int8", "quantile": 0.9}}
+    assert http.patch(f"/collections/{name}", json={"quantization": other}).is_success
+    config = http.get(f"/collections/{name}").json()["result"]["config"]
+    assert config["quantization_config"] == other
+    both = {**body, "quantization": scalar, "quantization_config": scalar}
+    r = http.put(f"/collections/{name}_2", json=both)
+    assert r.status_code == 400
+    assert (
+        r.json()["status"]["error"]
+        == "Format error in JSON body: duplicate field `quantization_config`"
+    )

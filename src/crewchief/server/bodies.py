@@ -33,6 +33,7 @@ from crewchief.server.schema_rules import SCHEMA_RULES, Malformed, schema_errors
 KEEP_UNKNOWN = frozenset({"Filter", "PayloadSelectorInclude", "PayloadSelectorExclude"})
 
 _WITH_VECTORS = {"with_vectors": "with_vector"}
+_QUANTIZATION = {"quantization": "quantization_config"}
 # Qdrant 1.19's serde aliases on REST bodies (`#[serde(alias = ...)]`), by qdrant-client model
 # name: alias -> field.  Not QueryGroupsRequest nor DiscoverRequest: Qdrant has none there.
 ALIASES: dict[str, dict[str, str]] = {
@@ -44,6 +45,10 @@ ALIASES: dict[str, dict[str, str]] = {
     "PointRequest": _WITH_VECTORS,
     "ScrollRequest": _WITH_VECTORS,
     "WithLookup": {"with_vector": "with_vectors"},
+    "CreateCollection": _QUANTIZATION,
+    "UpdateCollection": _QUANTIZATION,
+    "VectorParams": _QUANTIZATION,
+    "VectorParamsDiff": _QUANTIZATION,
 }
 # Qdrant's request bodies are `#[serde(flatten)]` wrappers around an inner struct, whose name
 # its validation errors carry (`internal.limit: ...`): model -> the inner field's name
