@@ -106,7 +106,7 @@ def raw_ingest(shard: edge.EdgeShard, data: np.ndarray, pays: list, batch: int) 
 
 def queries_alternating(fns: dict[str, Any], queries: np.ndarray, rounds: int) -> dict:
     start = load()
-    return bi.alternate(fns, queries, rounds) | {"load": [start, load()]}
+    return benchlib.alternate(fns, queries, rounds, warmup=10) | {"load": [start, load()]}
 
 
 def run(args: Any) -> dict:

@@ -122,21 +122,6 @@ def build_under_queries(engine: Engine, queries: np.ndarray, pace: float) -> dic
     }
 
 
-def alternate(fns: dict[str, Any], queries: np.ndarray, rounds: int) -> dict:
-    """Each function over the same queries in `rounds` alternating slices."""
-    lat: dict[str, list[float]] = {k: [] for k in fns}
-    for fn in fns.values():
-        for q in queries[:10]:
-            fn(q)
-    for part in np.array_split(queries, rounds):
-        for key, fn in fns.items():
-            for q in part:
-                t0 = time.perf_counter()
-                fn(q)
-                lat[key].append(time.perf_counter() - t0)
-    return {k: {"qps": len(v) / sum(v), **benchlib.pct(v)} for k, v in lat.items()}
-
-
 def inproc(data, queries, pays, args, tmp: Path) -> tuple[dict, edge.EdgeShard]:
     engine = Engine(tmp / "engine", auto_optimize=False)
     params = models.VectorParams(size=data.shape[1], distance=models.Distance.COSINE)
@@ -173,7 +158,9 @@ def inproc(data, queries, pays, args, tmp: Path) -> tuple[dict, edge.EdgeShard]:
             "raw": lambda q: raw_query(shard, q),
             "engine": lambda q: engine.query_points("idx", q, limit=K, with_payload=True),
         }
-        out["query"] = alternate(fns, queries, args.rounds) | {"load": [start, load()]}
+        out["query"] = benchlib.alternate(fns, queries, args.rounds, warmup=10) | {
+            "load": [start, load()]
+        }
         out["query"]["ratio"] = out["query"]["engine"]["qps"] / out["query"]["raw"]["qps"]
     finally:
         engine.close()
@@ -204,7 +191,9 @@ def serve(data, queries, pays, args, tmp: Path, shard: edge.EdgeShard) -> dict:
             "raw": lambda q: raw_query(shard, q),
             "served": lambda q: client.query_points("bench", q, limit=K, with_payload=True),
         }
-        out["query"] = alternate(fns, queries, args.rounds) | {"load": [start, load()]}
+        out["query"] = benchlib.alternate(fns, queries, args.rounds, warmup=10) | {
+            "load": [start, load()]
+        }
         out["query"]["p50_over_raw_ms"] = (
             out["query"]["served"]["p50_ms"] - out["query"]["raw"]["p50_ms"]
         )

@@ -153,18 +153,6 @@ def timed_queries(search, queries: np.ndarray, truth: np.ndarray) -> dict:
             "recall_at_10": float(np.mean(hits)), "rss_max_mib": rss}  # fmt: skip
 
 
-def alternate(fns: dict[str, Any], queries: np.ndarray, rounds: int) -> dict:
-    """Each search over the same queries in `rounds` alternating slices (same load)."""
-    lat: dict[str, list[float]] = {k: [] for k in fns}
-    for part in np.array_split(queries, rounds):
-        for key, fn in fns.items():
-            for q in part:
-                t0 = time.perf_counter()
-                fn(q)
-                lat[key].append(time.perf_counter() - t0)
-    return {k: {"qps": len(v) / sum(v), **benchlib.pct(v)} for k, v in lat.items()}
-
-
 def engine_child(name: str, wd: Path, args) -> dict:
     queries, truth = np.load(wd / "queries.npy"), np.load(wd / "truth.npy")
     folder = wd / f"engine-{name}"
@@ -224,7 +212,9 @@ def raw_on_built(engine: Engine, search, wd: Path, queries: np.ndarray, rounds: 
     shard = edge.EdgeShard.load(str(copy))
     try:
         start = load()
-        res = alternate({"raw": lambda q: raw_query(shard, q), "engine": search}, queries, rounds)
+        res = benchlib.alternate(
+            {"raw": lambda q: raw_query(shard, q), "engine": search}, queries, rounds
+        )
         return res | {"load": [start, load()]}
     finally:
         shard.close()

@@ -11,6 +11,7 @@ import importlib.metadata as md
 import json
 import os
 import platform
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,19 @@ def finish(res: dict[str, Any], report: Callable[[dict[str, Any]], str], path: P
     if path:
         path.write_text(json.dumps(res, indent=2, default=str) + "\n")
         print(f"\nraw numbers: {path}")
+
+
+def alternate(fns: dict[str, Any], queries: np.ndarray, rounds: int, warmup: int = 0) -> dict:
+    """Each function over the same queries in `rounds` alternating slices (the same load for
+    each), after `warmup` untimed queries each; QPS and percentiles per function."""
+    lat: dict[str, list[float]] = {k: [] for k in fns}
+    for fn in fns.values():
+        for q in queries[:warmup]:
+            fn(q)
+    for part in np.array_split(queries, rounds):
+        for key, fn in fns.items():
+            for q in part:
+                t0 = time.perf_counter()
+                fn(q)
+                lat[key].append(time.perf_counter() - t0)
+    return {k: {"qps": len(v) / sum(v), **pct(v)} for k, v in lat.items()}
