@@ -8,6 +8,7 @@ calls one typed `Engine` method (see dispatch.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -70,26 +71,19 @@ def _float32_scores(result: Any) -> Any:
 
 
 async def matrix_pairs(request: Request) -> Response:
-    options = _read_options(request)
-    body = await _matrix_body(request)
-    result = await call(
-        engine_of(request).search_matrix_pairs,
-        _collection(request),
-        query_filter=body.filter,
-        limit=3 if body.limit is None else body.limit,
-        sample=10 if body.sample is None else body.sample,
-        using=body.using,
-        **drop_none(shard_key_selector=body.shard_key),
-        **options,
-    )
-    return ok(request, _float32_scores(result))
+    return await _matrix(request, engine_of(request).search_matrix_pairs)
 
 
 async def matrix_offsets(request: Request) -> Response:
+    return await _matrix(request, engine_of(request).search_matrix_offsets)
+
+
+async def _matrix(request: Request, search: Callable[..., Any]) -> Response:
+    """Either form of the distance matrix, with Qdrant's REST defaults (limit 3, sample 10)."""
     options = _read_options(request)
     body = await _matrix_body(request)
     result = await call(
-        engine_of(request).search_matrix_offsets,
+        search,
         _collection(request),
         query_filter=body.filter,
         limit=3 if body.limit is None else body.limit,
