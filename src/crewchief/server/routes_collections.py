@@ -23,6 +23,20 @@ from crewchief.server.envelope import (
 _CREATE_KWARGS = {"vectors": "vectors_config", "sparse_vectors": "sparse_vectors_config"}
 
 
+def update_collection_kwargs(body: models.UpdateCollection) -> dict[str, Any]:
+    """An UpdateCollection body as `QdrantClient.update_collection` keywords (REST and gRPC)."""
+    return {
+        "optimizers_config": body.optimizers_config,
+        "collection_params": body.params,
+        "vectors_config": body.vectors,
+        "hnsw_config": body.hnsw_config,
+        "quantization_config": body.quantization_config,
+        "sparse_vectors_config": body.sparse_vectors,
+        "strict_mode_config": body.strict_mode_config,
+        "metadata": body.metadata,
+    }
+
+
 def create_collection_kwargs(body: models.CreateCollection) -> dict[str, Any]:
     """The body's explicitly given fields as `create_collection` keywords."""
     kwargs: dict[str, Any] = {}
@@ -70,14 +84,7 @@ async def update_collection(request: Request) -> Response:
     result = await call(
         engine_of(request).update_collection,
         name,
-        optimizers_config=body.optimizers_config,
-        collection_params=body.params,
-        vectors_config=body.vectors,
-        hnsw_config=body.hnsw_config,
-        quantization_config=body.quantization_config,
-        sparse_vectors_config=body.sparse_vectors,
-        strict_mode_config=body.strict_mode_config,
-        metadata=body.metadata,
+        **update_collection_kwargs(body),
         **drop_none(timeout=timeout),
     )
     return ok(request, result)

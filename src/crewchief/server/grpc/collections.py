@@ -19,7 +19,7 @@ from crewchief.engine import Engine
 from crewchief.server.grpc import convert
 from crewchief.server.grpc.status import fill_unimplemented, parsing, rpc
 from crewchief.server.routes_cluster import cluster_info
-from crewchief.server.routes_collections import create_collection_kwargs
+from crewchief.server.routes_collections import create_collection_kwargs, update_collection_kwargs
 
 
 def _aliases(result: Any) -> pb.ListAliasesResponse:
@@ -69,14 +69,7 @@ class CollectionsService(pb.CollectionsServicer):
             body = GrpcToRest.convert_update_collection(request)
         done = self.engine.update_collection(
             request.collection_name,
-            optimizers_config=body.optimizers_config,
-            collection_params=body.params,
-            vectors_config=body.vectors,
-            hnsw_config=body.hnsw_config,
-            quantization_config=body.quantization_config,
-            sparse_vectors_config=body.sparse_vectors,
-            strict_mode_config=body.strict_mode_config,
-            metadata=body.metadata,
+            **update_collection_kwargs(body),
             **_timeout(request),
         )
         return pb.CollectionOperationResponse(result=bool(done))
