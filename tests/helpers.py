@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from qdrant_client import models
 
 from crewchief import Engine
@@ -49,3 +50,15 @@ def f32s(vector: Any) -> Any:
     if isinstance(vector, list):
         return [f32s(x) for x in vector]
     return f32(vector) if isinstance(vector, float) else vector
+
+
+def groups_of(result: models.GroupsResult) -> list[Any]:
+    """A groups answer, comparable with another's: ids, hits (scores to float32 noise), lookups."""
+    return [
+        (
+            g.id,
+            [(h.id, pytest.approx(h.score, rel=1e-5, abs=1e-6), h.payload) for h in g.hits],
+            g.lookup and (g.lookup.id, g.lookup.payload),
+        )
+        for g in result.groups
+    ]

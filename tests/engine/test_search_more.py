@@ -17,6 +17,7 @@ from qdrant_client import QdrantClient, models
 from crewchief import Engine
 from crewchief.engine.search import grouping
 from crewchief.errors import InvalidInput, NotFound, ValidationFailed
+from tests.helpers import groups_of
 
 N = 300
 KINDS = ("a", "b", "c", "d", "e")
@@ -86,17 +87,6 @@ def pair(engine: Engine, request: pytest.FixtureRequest) -> Iterator[tuple[Engin
 
 
 Q = [0.3, -0.2, 0.9, 0.1]
-
-
-def groups_of(result: models.GroupsResult) -> list[Any]:
-    return [
-        (
-            g.id,
-            [(h.id, pytest.approx(h.score, rel=1e-5, abs=1e-6), h.payload) for h in g.hits],
-            g.lookup and (g.lookup.id, g.lookup.payload),
-        )
-        for g in result.groups
-    ]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
+from tests.helpers import groups_of
 from tests.server.data import points
 
 N = 120
@@ -57,17 +58,6 @@ def served(client: QdrantClient, name: str) -> Iterator[tuple[str, QdrantClient]
     yield name, local
     client.delete_collection(name + "_lookup")
     local.close()
-
-
-def groups_of(result: models.GroupsResult) -> list[Any]:
-    return [
-        (
-            g.id,
-            [(h.id, pytest.approx(h.score, rel=1e-5, abs=1e-6), h.payload) for h in g.hits],
-            g.lookup and (g.lookup.id, g.lookup.payload),
-        )
-        for g in result.groups
-    ]
 
 
 @pytest.mark.parametrize(
