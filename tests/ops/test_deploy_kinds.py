@@ -111,7 +111,17 @@ def test_sparse_only_collections_deploy_refuse_plain_lines_and_gate_on_query_bod
     assert result.switched and live.aliases()["words"] == "words_v2"
     got = live.client.retrieve("words_v2", [7], with_vectors=True)[0].vector
     assert got == {"w": sv}
-    # a Query API line names its own vector: a sparse-only collection is gated on it
+    # a Query API line names its own vector: a sparse-only collection is gated on it (distinct
+    # scores, so that the top 10 is not a draw among ties)
+    live.client.upsert(
+        "words_v2",
+        [
+            models.PointStruct(
+                id=i, vector={"w": models.SparseVector(indices=[3, 8], values=[0.5, 1.0 + i])}
+            )
+            for i in range(20)
+        ],
+    )
     path.write_text(json.dumps({"query": sv.model_dump(), "using": "w"}))
     plan = deploy.plan_deploy(live, "words", "words_v3", source="words_v2", queries=path)
     assert plan.using is None
