@@ -19,6 +19,7 @@ rules of Qdrant (collection/src/operations/universal_query/collection_query.rs
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import qdrant_edge as edge
@@ -48,7 +49,7 @@ def root(
 ) -> Stage:
     """The request as the root stage of its tree, every stage normalised and checked."""
     _check_limit(limit, "limit")
-    top = models.Prefetch.model_construct(
+    top = SimpleNamespace(  # read as a models.Prefetch is (model_construct costs 7 µs)
         prefetch=prefetch,
         query=query,
         using=using,
@@ -61,7 +62,7 @@ def root(
     return _normalise(top, "")
 
 
-def _normalise(stage: models.Prefetch, where: str) -> Stage:
+def _normalise(stage: models.Prefetch | SimpleNamespace, where: str) -> Stage:
     children = stage.prefetch
     if children is None:
         children = []

@@ -15,6 +15,7 @@ are excluded from the answer (`exclude_referenced`).
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -161,6 +162,11 @@ def _finite(v: Any) -> Any:
     """NaN is refused by the vector checks; infinity too, for a query (JSON cannot carry it,
     so only an in-process caller can send it, and a score of inf answers nothing)."""
     values = v.values if isinstance(v, edge.SparseVector) else v
+    try:  # the common case in one C loop: a sum of finite floats is finite (or overflows)
+        if math.isfinite(sum(values)):
+            return v
+    except TypeError:  # the rows of a multi-vector
+        pass
     if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
         raise InvalidInput(
             "Wrong input: Vector contains infinite values",
