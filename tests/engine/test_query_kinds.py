@@ -165,6 +165,18 @@ REFUSALS: list[tuple[str, dict[str, Any], type[CrewchiefError], str]] = [
     ("wrong-dim", {"query": [1.0, 2.0], "using": "dense"}, InvalidInput, "Vector dimension error"),
     ("nan", {"query": NAN, "using": "dense"}, InvalidInput, "NaN"),
     ("inf", {"query": INF, "using": "dense"}, InvalidInput, "infinite"),
+    (
+        "inf-in-multi",
+        {"query": [[1.0, 0, 0, 0], INF[:4]], "using": "multi"},
+        InvalidInput,
+        "infinite",
+    ),
+    (
+        "inf-in-sparse",
+        {"query": M.SparseVector(indices=[1, 2], values=[1.0, math.inf]), "using": "plain"},
+        InvalidInput,
+        "infinite",
+    ),
     ("nan-in-reco", {"query": qc._reco([NAN], [], qc.BEST), "using": "dense"}, InvalidInput, "NaN"),
     (
         "nan-in-prefetch",
