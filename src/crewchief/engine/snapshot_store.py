@@ -44,9 +44,13 @@ class SnapshotStore:
     def folder(self, collection_name: str) -> tuple[str, Path]:
         """The collection whose snapshots `collection_name` names (an alias's target, else the
         name itself: a deleted collection's snapshots stay reachable) and their folder."""
-        validate_name("collection", collection_name)
-        name = self._catalog.aliases.get(collection_name, collection_name)
+        name = self._named(collection_name)
         return name, self._dir.snapshots(name)
+
+    def _named(self, collection_name: str) -> str:
+        """The collection `collection_name` names: an alias's target, else the name itself."""
+        validate_name("collection", collection_name)
+        return self._catalog.aliases.get(collection_name, collection_name)
 
     def create(self, collection_name: str) -> models.SnapshotDescription:
         col = self._collections.get(collection_name)
@@ -71,8 +75,7 @@ class SnapshotStore:
     ) -> None:
         """Restore into `collection_name` (an alias name: into its collection); `api_key` is
         sent as Qdrant's `api-key` header when `location` is an http(s) URL."""
-        validate_name("collection", collection_name)
-        name = self._catalog.aliases.get(collection_name, collection_name)
+        name = self._named(collection_name)
         self._recover(name, location, checksum, api_key)
 
     def recover_shard(
@@ -80,8 +83,7 @@ class SnapshotStore:
     ) -> None:
         """Restore into `collection_name` the shard folder `write(folder)` writes (a staging
         folder in the data directory, then moved into place as a recovered snapshot's)."""
-        validate_name("collection", collection_name)
-        name = self._catalog.aliases.get(collection_name, collection_name)
+        name = self._named(collection_name)
         staging = self._dir.staging("recover")
         try:
             write(staging / "0")

@@ -91,9 +91,17 @@ async def upsert_points(request: Request) -> Response:
 
 def _upsert(engine: Engine, name: str, raw: bytes, options: dict[str, Any]) -> Any:
     body = decode_body(raw, models.PointInsertOperations)
+    return engine.upsert(name, **upsert_kwargs(body), **options)
+
+
+def upsert_kwargs(body: models.PointsList | models.PointsBatch) -> dict[str, Any]:
+    """An upsert body (points or a batch) as `Engine.upsert` keywords (REST and gRPC)."""
     points = body.points if isinstance(body, models.PointsList) else body.batch
-    extra = drop_none(update_filter=body.update_filter, update_mode=body.update_mode)
-    return engine.upsert(name, points=points, **extra, **_shard(body.shard_key), **options)
+    return {
+        "points": points,
+        **drop_none(update_filter=body.update_filter, update_mode=body.update_mode),
+        **_shard(body.shard_key),
+    }
 
 
 async def retrieve_points(request: Request) -> Response:

@@ -23,7 +23,7 @@ from crewchief.server.grpc import convert
 from crewchief.server.grpc.point_searches import PointSearches
 from crewchief.server.grpc.point_updates import PointUpdates, updated
 from crewchief.server.grpc.status import fill_unimplemented, parsing, rpc
-from crewchief.server.routes_points import query_kwargs
+from crewchief.server.routes_points import query_kwargs, upsert_kwargs
 
 
 def _shard(key: Any) -> dict[str, Any]:
@@ -53,19 +53,7 @@ class PointsService(PointUpdates, PointSearches, pb.PointsServicer):
         with parsing():
             options = convert.write_options(request)
             body = convert.upsert(request)
-        extra: dict[str, Any] = {}
-        if body.update_filter is not None:
-            extra["update_filter"] = body.update_filter
-        if body.update_mode is not None:
-            extra["update_mode"] = body.update_mode
-        points = body.points if isinstance(body, models.PointsList) else body.batch
-        result = self.engine.upsert(
-            request.collection_name,
-            points=points,
-            **extra,
-            **_shard(body.shard_key),
-            **options,
-        )
+        result = self.engine.upsert(request.collection_name, **upsert_kwargs(body), **options)
         return updated(options, result)
 
     @rpc
