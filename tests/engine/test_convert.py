@@ -566,3 +566,62 @@ def test_unsupported_raises_invalid_input(bad: Any) -> None:
     assert exc.value.message
     assert exc.value.hint
     assert exc.value.http_status == 400
+
+
+def test_answers_built_without_validation_equal_pydantics(tmp_path: Path) -> None:
+    """`client_scored` / `client_record` build models as model_construct does, without its
+    walk: the result must be what pydantic's validated construction gives (value, fields
+    set, JSON, copies and assignment), for dense, sparse and payload-less points."""
+    from crewchief.engine import Engine
+    from crewchief.engine.convert.points import client_record, client_scored
+    from crewchief.engine.convert.vectors import client_vector
+
+    engine = Engine(tmp_path / "data")
+    engine.create_collection(
+        "c",
+        vectors_config={"d": models.VectorParams(size=3, distance=models.Distance.DOT)},
+        sparse_vectors_config={"s": models.SparseVectorParams()},
+    )
+    engine.upsert(
+        "c",
+        [
+            models.PointStruct(
+                id=1,
+                vector={"d": [1.0, 0.0, 0.5], "s": models.SparseVector(indices=[3], values=[2.0])},
+                payload={"a": [1, {"b": None}], "t": "x"},
+            ),
+            models.PointStruct(id=str(uuid.UUID(int=7)), vector={"d": [0.5, 1.0, 0.0]}),
+        ],
+    )
+    col = engine.collection("c")
+    request = qe.QueryRequest(
+        limit=5, query=qe.Query.Nearest([1.0, 1.0, 1.0], "d"), with_payload=True, with_vector=True
+    )
+    found = col.read(lambda s: s.query(request))
+    assert len(found) == 2
+    for p in found:
+        got = client_scored(p)
+        want = models.ScoredPoint(
+            id=client_point_id(p.id),
+            version=p.version,
+            score=p.score,
+            payload=p.payload,
+            vector=client_vector(p.vector),
+            order_value=p.order_value,
+        )
+        assert got == want
+        assert got.model_fields_set == want.model_fields_set
+        assert got.model_dump_json(exclude_unset=True) == want.model_dump_json(exclude_unset=True)
+        assert got.model_copy(update={"score": 0.0}).score == 0.0
+        got.score = 2.0  # assignment works and marks the field set, as on pydantic's own
+        assert got.score == 2.0 and "score" in got.model_fields_set
+        assert client_scored(p, False).vector is None
+        assert set(client_scored(p, ["d"]).vector) == {"d"}
+    records = col.read(lambda s: s.retrieve([1], with_payload=True, with_vector=True))
+    got_record = client_record(records[0])
+    want_record = models.Record(
+        id=1, payload=records[0].payload, vector=client_vector(records[0].vector)
+    )
+    assert got_record == want_record
+    assert got_record.model_fields_set == want_record.model_fields_set
+    engine.close()

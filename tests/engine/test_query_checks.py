@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from qdrant_client import models
 
 from crewchief import Engine
-from crewchief.errors import InvalidInput, NotFound, ValidationFailed
+from crewchief.errors import CrewchiefError, InvalidInput, NotFound, ValidationFailed
 from tests.engine import query_cases as qc
 
 M = models
@@ -113,3 +115,89 @@ def test_reads_of_an_unknown_vector_name_are_bad_input(eng: Engine) -> None:
         ):
             read()
     assert eng.retrieve(qc.NAME, [1], with_vectors=["dense"])[0].vector is not None
+
+
+_F = M.Filter(must=[M.FieldCondition(key="tag", match=M.MatchValue(value="red"))])
+# one nearest search by a given vector (query_points plans it without the stage tree):
+# keywords of query_points, good and bad
+PLAIN: list[tuple[str, dict]] = [
+    ("dense", {"query": qc.Q8, "using": "dense"}),
+    ("numpy", {"query": np.array(qc.Q8), "using": "dense"}),
+    ("model", {"query": M.NearestQuery(nearest=qc.Q8), "using": "dense"}),
+    ("sparse", {"query": qc.QS, "using": "plain"}),
+    ("multi", {"query": qc.QM, "using": "multi"}),
+    ("dense-as-multi", {"query": qc.QM[0], "using": "multi"}),
+    ("ints", {"query": [1, 0, 2, 0, 1, 0, 0, 3], "using": "dense"}),
+    (
+        "every-option",
+        {
+            "query": qc.Q8,
+            "using": "dense",
+            "query_filter": _F,
+            "search_params": M.SearchParams(exact=True),
+            "score_threshold": 0.1,
+            "offset": 1,
+            "limit": 3,
+            "with_payload": ["tag"],
+            "with_vectors": ["dense"],
+        },
+    ),
+    ("wrong-dim", {"query": qc.Q8[:5], "using": "dense"}),
+    ("empty", {"query": [], "using": "dense"}),
+    ("nan", {"query": [float("nan")] * 8, "using": "dense"}),
+    ("inf", {"query": [float("inf")] + [0.0] * 7, "using": "dense"}),
+    ("unknown-using", {"query": qc.Q8, "using": "nope"}),
+    ("default-using", {"query": qc.Q8}),
+    ("sparse-for-dense", {"query": qc.QS, "using": "dense"}),
+    ("dense-for-sparse", {"query": qc.Q8, "using": "plain"}),
+    ("text", {"query": ["a"] * 8, "using": "dense"}),
+    ("limit-0", {"query": qc.Q8, "using": "dense", "limit": 0}),
+    ("offset-text", {"query": qc.Q8, "using": "dense", "offset": "2"}),
+    (
+        "bad-filter",
+        {
+            "query": qc.Q8,
+            "using": "dense",
+            "query_filter": M.Filter.model_construct(must=[M.FieldCondition(key="")]),
+        },
+    ),
+    ("missing-collection", {"query": qc.Q8, "using": "dense", "name": "nowhere"}),
+]
+
+
+def _outcome(run: Any) -> Any:
+    try:
+        return [p.model_dump() for p in run().points]
+    except Exception as exc:  # the test compares the failures too
+        return type(exc), str(exc)
+
+
+_GOOD = {"dense", "numpy", "model", "sparse", "multi", "dense-as-multi", "ints", "every-option"}
+
+
+@pytest.mark.parametrize(("case", "kw"), PLAIN, ids=[i for i, _ in PLAIN])
+def test_a_plain_vector_query_answers_as_the_planner_does(eng: Engine, case: str, kw: dict) -> None:
+    """query_points answers a search by one given vector without building the stage tree;
+    the same request through query_batch_points goes through the whole planner: the two
+    give the same points, or the same error in the same words."""
+    kw = dict(kw)
+    name = kw.pop("name", qc.NAME)
+    plain = _outcome(lambda: eng.query_points(name, **kw))
+    query = kw["query"]
+    request = M.QueryRequest.model_construct(  # unchecked: the engine's checks are compared
+        query=query.tolist() if isinstance(query, np.ndarray) else query,
+        using=kw.get("using"),
+        filter=kw.get("query_filter"),
+        params=kw.get("search_params"),
+        score_threshold=kw.get("score_threshold"),
+        limit=kw.get("limit", 10),
+        offset=kw.get("offset"),
+        with_payload=kw.get("with_payload", True),
+        with_vector=kw.get("with_vectors", False),
+    )
+    planned = _outcome(lambda: eng.query_batch_points(name, [request])[0])
+    assert plain == planned
+    if case in _GOOD:
+        assert isinstance(plain, list) and plain  # points
+    else:
+        assert isinstance(plain, tuple) and issubclass(plain[0], CrewchiefError)  # refused

@@ -111,6 +111,18 @@ class QueryAPI:
     ) -> rest.QueryResponse:
         """Every query kind of Qdrant's Query API (see engine/query/)."""
         _no_shard_key(kwargs.get("shard_key_selector"))
+        vector = query_request.plain_vector(query, prefetch, lookup_from)
+        if vector is not None:  # the common case, without the stage tree
+            prefetch_tree.check_limit(limit, "limit")
+            col = self._collections.get(collection_name)
+            strict.query(col, query, using, prefetch, query_filter, search_params, limit, kwargs)
+            request = query_request.plain_request(
+                col.sizes, vector, using, query_filter, search_params, score_threshold, limit,
+                offset, with_payload, with_vectors,
+            )  # fmt: skip
+            with query_request.edge_refusals():
+                found = col.read(lambda s: s.query(request))
+            return rest.QueryResponse(points=query_request.client_points(found, with_vectors))
         top = prefetch_tree.root(
             query, using, prefetch, query_filter, search_params, score_threshold, limit, lookup_from
         )

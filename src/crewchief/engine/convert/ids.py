@@ -41,8 +41,10 @@ def edge_point_id(pid: int | str | uuid.UUID) -> int | uuid.UUID:
 def client_point_id(edge_id: Any) -> int | str:
     """An id the edge returned, in `qdrant_client` convention: ints stay ints, UUIDs become
     their canonical lowercase hyphenated text (what `QdrantClient(":memory:")` returns)."""
-    if isinstance(edge_id, int) and not isinstance(edge_id, bool):
+    if type(edge_id) is int:  # the common case first
         return edge_id
+    if isinstance(edge_id, int) and not isinstance(edge_id, bool):
+        return int(edge_id)
     if isinstance(edge_id, uuid.UUID):
         return str(edge_id)
     if isinstance(edge_id, str):

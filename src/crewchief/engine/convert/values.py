@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_jsonable_python
@@ -13,21 +11,33 @@ from crewchief.errors import InvalidInput
 KEY_HINT = "Payload keys are paths like 'city', 'meta.level' or 'tags[]'"
 
 
-@contextmanager
-def edge_values(where: str) -> Iterator[None]:
+def edge_values(where: str) -> _EdgeValues:
     """Turn qdrant_edge's refusal of a value into bad input, before anything is changed: an
     integer it cannot hold (negative where Qdrant's field is unsigned, or beyond 64 bits),
     or a payload key that is not a valid path."""
-    try:
-        yield
-    except OverflowError as exc:
-        raise InvalidInput(
-            f"{where}: an integer is out of range ({exc})",
-            hint="Counts, sizes and limits are unsigned 64-bit integers (0 to 2^64-1)",
-        ) from exc
-    except ValueError as exc:
-        hint = KEY_HINT if "JSON path" in str(exc) else "Check the values against Qdrant's API"
-        raise InvalidInput(f"{where}: {exc}", hint=hint) from exc
+    return _EdgeValues(where)
+
+
+class _EdgeValues:
+    """edge_values' context (a class: a generator-based one costs 1 µs a query)."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if isinstance(exc, OverflowError):
+            raise InvalidInput(
+                f"{self.where}: an integer is out of range ({exc})",
+                hint="Counts, sizes and limits are unsigned 64-bit integers (0 to 2^64-1)",
+            ) from exc
+        if isinstance(exc, ValueError):
+            hint = KEY_HINT if "JSON path" in str(exc) else "Check the values against Qdrant's API"
+            raise InvalidInput(f"{self.where}: {exc}", hint=hint) from exc
 
 
 def json_payload(payload: Any, where: str) -> Any:

@@ -84,6 +84,8 @@ def _not_existing(sizes: VectorSizes, name: str) -> InvalidInput:
 
 def _kind_of(v: Any) -> str:
     """What the value looks like: SPARSE, MULTI (rows) or DENSE."""
+    if type(v) is list and v and type(v[0]) is float:  # a list of floats, without the ABCs
+        return DENSE
     if isinstance(v, models.SparseVector | edge.SparseVector):
         return SPARSE
     if isinstance(v, Mapping) and set(v) == {"indices", "values"}:

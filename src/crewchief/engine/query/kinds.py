@@ -23,6 +23,7 @@ import qdrant_edge as edge
 from pydantic import TypeAdapter, ValidationError
 from qdrant_client import models
 
+from crewchief.engine.convert.points import constructed
 from crewchief.engine.convert.vectors import validation_error
 from crewchief.engine.query.formula import edge_formula
 from crewchief.errors import InvalidInput
@@ -32,6 +33,7 @@ DEFAULT_RRF_K = 2  # segment/src/common/reciprocal_rank_fusion.rs
 DEFAULT_MMR_LAMBDA = 0.5
 MAX_MMR_CANDIDATES = 16_384
 _QUERY = TypeAdapter(models.QueryInterface)
+_NEAREST_SET = frozenset({"nearest", "mmr"})
 _INFERENCE = (models.Document, models.Image, models.InferenceObject)
 _DIRECTIONS = {models.Direction.ASC: edge.Direction.Asc, models.Direction.DESC: edge.Direction.Desc}
 
@@ -43,6 +45,8 @@ def as_query(query: Any) -> Any:
         return None
     if isinstance(query, np.ndarray):
         query = query.tolist()
+    if type(query) is list:  # a vector or a multi-vector: the common case, checked first
+        return constructed(models.NearestQuery, {"nearest": query, "mmr": None}, _NEAREST_SET)
     if isinstance(query, dict):
         try:
             query = _QUERY.validate_python(query)
@@ -63,7 +67,7 @@ def as_query(query: Any) -> Any:
         )
     if isinstance(query, models.BaseModel) and not isinstance(query, models.SparseVector):
         return query
-    return models.NearestQuery.model_construct(nearest=query, mmr=None)
+    return constructed(models.NearestQuery, {"nearest": query, "mmr": None}, _NEAREST_SET)
 
 
 def is_point_id(v: Any) -> bool:

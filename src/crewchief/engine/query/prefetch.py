@@ -48,7 +48,7 @@ def root(
     lookup_from: Any,
 ) -> Stage:
     """The request as the root stage of its tree, every stage normalised and checked."""
-    _check_limit(limit, "limit")
+    check_limit(limit, "limit")
     top = SimpleNamespace(  # read as a models.Prefetch is (model_construct costs 7 µs)
         prefetch=prefetch,
         query=query,
@@ -83,7 +83,7 @@ def _normalise(stage: models.Prefetch | SimpleNamespace, where: str) -> Stage:
     if isinstance(params, dict):
         params = models.SearchParams.model_validate(params)
     limit = DEFAULT_LIMIT if stage.limit is None else stage.limit
-    _check_limit(limit, f"{where}limit")
+    check_limit(limit, f"{where}limit")
     out = Stage(
         prefetch=nested,
         query=as_query(stage.query),
@@ -109,7 +109,7 @@ def _as_prefetch(p: Any, where: str) -> models.Prefetch:
         ) from None
 
 
-def _check_limit(limit: Any, where: str) -> None:
+def check_limit(limit: Any, where: str) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise InvalidInput(f"Bad {where} {limit!r}: it must be a positive integer", hint="10")
     if limit < 1:

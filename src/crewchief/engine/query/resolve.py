@@ -145,7 +145,7 @@ class Resolved:
                 v = found
             elif isinstance(v, np.ndarray):
                 v = v.tolist()
-            return _finite(check_query_vector(sizes, using, v))
+            return checked_query_vector(sizes, using, v)
 
         return vec
 
@@ -156,6 +156,11 @@ class Resolved:
         if isinstance(v, dict):
             return v.get(name)
         return v if name == "" else None
+
+
+def checked_query_vector(sizes: Mapping[str, int], using: str, v: Any) -> Any:
+    """A query's vector checked for `using` (its kind, size, NaN and infinity)."""
+    return _finite(check_query_vector(sizes, using, v))
 
 
 def _finite(v: Any) -> Any:
