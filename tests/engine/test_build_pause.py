@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+import qdrant_edge as qe
 from qdrant_client import models
 
 from crewchief import Engine
 from crewchief.engine import collection as collection_module
+from crewchief.errors import EngineFailure
 
 
 def test_reads_go_on_and_writes_wait_during_the_copy(
@@ -55,3 +57,44 @@ def test_reads_go_on_and_writes_wait_during_the_copy(
         assert reopened.count("c").count == 301
     finally:
         reopened.close()
+
+
+def test_a_write_refused_during_a_build_discards_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edge applies a refused batch in part, and which part depends on the segments: the
+    build cannot repeat it, so it is discarded; the live generation keeps what the write
+    left, and the next build (after a write) goes through."""
+    engine = Engine(tmp_path / "data", auto_optimize=False)
+    params = models.VectorParams(size=8, distance=models.Distance.DOT)
+    engine.create_collection("c", vectors_config=params)
+    engine.upload_collection("c", np.ones((50, 8), dtype=np.float32), ids=range(50))
+    ids = [1001, 1002, 1003]
+    seen: dict[str, Any] = {}
+    real_swap = collection_module.Collection._swap_in
+
+    def refused_write_then_swap(col: Any, target: Path) -> None:
+        bad = [qe.Point(1001, [1.0] * 8, {"a": 1}), qe.Point(1002, [1.0] * 7, None)]
+        op = qe.UpdateOperation.upsert_points([*bad, qe.Point(1003, [0.5] * 8, None)])
+        with pytest.raises(EngineFailure, match="dimension"):
+            col.update(op)  # past the engine's checks, as a failure inside Edge would be
+        seen["live"] = sorted(r.id for r in engine.retrieve("c", ids))
+        real_swap(col, target)
+
+    monkeypatch.setattr(collection_module.Collection, "_swap_in", refused_write_then_swap)
+    try:
+        before = engine.collection("c").shard_dir
+        assert engine.optimize("c", wait=True) is False
+        assert engine.collection("c").shard_dir == before  # still the live generation
+        info = engine.get_collection("c")
+        assert info.status == models.CollectionStatus.RED
+        assert "index build discarded: a write was refused" in str(info.optimizer_status)
+        assert seen["live"] and sorted(r.id for r in engine.retrieve("c", ids)) == seen["live"]
+        assert not list(tmp_path.glob("data/**/gen-000002"))  # the discarded copy is gone
+        monkeypatch.setattr(collection_module.Collection, "_swap_in", real_swap)
+        engine.upsert("c", [models.PointStruct(id=7, vector=[2.0] * 8)])
+        assert engine.optimize("c", wait=True)
+        assert engine.get_collection("c").status == models.CollectionStatus.GREEN
+        assert sorted(r.id for r in engine.retrieve("c", ids)) == seen["live"]
+    finally:
+        engine.close()

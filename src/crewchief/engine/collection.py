@@ -37,7 +37,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,30 +44,23 @@ import qdrant_edge as edge
 from qdrant_client import models
 
 from crewchief.core.indexing import index_due, vacuum_due
+from crewchief.engine.build_log import (
+    CATCH_UP_ROUNDS,
+    FINAL_REPLAY_OPS,
+    BuildRecord,
+    OpLog,
+    replay,
+)
 from crewchief.engine.config import edge_config, vector_sizes
 from crewchief.errors import EngineFailure, InvalidInput
 from crewchief.fsutil import atomic_write_bytes, remove_tree, sparse_copy
 
 T = TypeVar("T")
-# Replay of writes made during a build: outside the lock while more than
-# FINAL_REPLAY_OPS are pending (at most CATCH_UP_ROUNDS times), then the rest under it.
-FINAL_REPLAY_OPS = 4
-CATCH_UP_ROUNDS = 50
 CURRENT = "CURRENT"  # the file naming the live generation
 
 
 def _generation(number: int) -> str:
     return f"gen-{number:06d}"
-
-
-@dataclass
-class BuildRecord:
-    """The last index build: when, how long, and how it ended."""
-
-    started: float
-    finished: float | None = None
-    error: str | None = None
-    changed: bool | None = None
 
 
 class Collection:
@@ -81,7 +73,7 @@ class Collection:
         self._paused, self._resumed = False, threading.Condition(self._lock)  # see _writable
         self._shard: edge.EdgeShard | None = None
         self._generation = ""
-        self._oplog: list[edge.UpdateOperation] | None = None
+        self._oplog: OpLog | None = None
         self._builder: threading.Thread | None = None
         self._rebuilding = False  # the running build makes a new shard (config change)
         self._proc: subprocess.Popen[str] | None = None
@@ -182,10 +174,12 @@ class Collection:
             try:
                 shard.update(op)
             except Exception as exc:
+                if self._oplog is not None:  # what it may have applied goes to the build too
+                    self._oplog.append((op, False))
                 raise EngineFailure(f"Update failed: {exc}") from exc
             self._upserted += upserted
             if self._oplog is not None:
-                self._oplog.append(op)
+                self._oplog.append((op, True))
             if (
                 time.monotonic() - self._flushed_at
                 >= self.config.optimizer_config.flush_interval_sec
@@ -431,13 +425,11 @@ class Collection:
                     if len(self._oplog) <= FINAL_REPLAY_OPS:
                         break
                     chunk, self._oplog = self._oplog, []
-                for op in chunk:
-                    new.update(op)
+                replay(new, chunk)
             with self._lock:
                 self._writable()  # not while a backup reads the old files (held_still)
                 assert self._oplog is not None
-                for op in self._oplog:
-                    new.update(op)
+                replay(new, self._oplog)
                 new.flush()
                 atomic_write_bytes(self.root / CURRENT, target.name.encode())
                 old, old_dir = self._shard, self.shard_dir
