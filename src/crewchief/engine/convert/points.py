@@ -213,8 +213,9 @@ _set = object.__setattr__
 
 def constructed(cls: type[M], values: dict[str, Any], fields_set: Set[str]) -> M:
     """A model of values that are valid by construction (the engine's answers), built as
-    `model_construct` builds one, without its Python walk over the fields (3 µs of a 3.6 µs
-    ScoredPoint): `values` holds every field, `fields_set` the ones set explicitly.
+    `model_construct` builds one, without its Python walk over the fields: a ScoredPoint
+    in 0.65 µs (`model_construct` 3.0 µs, validated 1.5 µs and more with its payload).
+    `values` holds every field, `fields_set` the ones set explicitly;
     tests/engine/test_convert.py compares it with pydantic's own construction."""
     model = _new(cls)
     _set(model, "__dict__", values)

@@ -1,6 +1,7 @@
 """The whole `query_points` request for the edge, and its answer for qdrant-client.
 
     root (prefetch.py)  ->  ids to read (resolve.py)  ->  edge.QueryRequest  ->  ScoredPoints
+    a search by one given vector (`plain_vector`)  ->  `plain_request`  ->  ScoredPoints
 
 What is the server's and not the shard's is done here, as Qdrant's collection layer does:
 an offset is ignored for a random sample without prefetches (its order is not stable),
