@@ -128,3 +128,43 @@ def test_unknown_route_and_method_answer_in_qdrant_format(http: httpx.Client) ->
     r = http.patch("/collections")  # Qdrant guards routes by method: no 405
     assert r.status_code == 404
     assert r.json()["status"]["error"]
+
+
+_INLINE = {"hnsw_config": {"inline_storage": True}}
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({}, None),
+        ({**_INLINE, "quantization_config": {"scalar": {"type": "int8"}}}, None),
+        (_INLINE, "requires quantization to be enabled"),
+        ({**_INLINE, "multivector_config": {"comparator": "max_sim"}}, "is not compatible"),
+    ],
+    ids=["plain", "inline-quantized", "inline-alone", "inline-multi"],
+)
+def test_configuration_warnings_as_qdrant_reports_them(
+    http: httpx.Client, client: QdrantClient, name: str, params: dict, problem: str | None
+) -> None:
+    """Qdrant warns (collection info `warnings`) that a vector's inline_storage is ignored
+    on a multi-vector or without quantization; with none, the field is absent."""
+    body = {"vectors": {"v": {"size": 4, "distance": "Dot", **params}}}
+    assert http.put(f"/collections/{name}", json=body).status_code == 200
+    result = http.get(f"/collections/{name}").json()["result"]
+    if problem is None:
+        assert "warnings" not in result
+        assert client.get_collection(name).warnings is None
+    else:
+        (warning,) = result["warnings"]
+        assert warning["message"].startswith(
+            f"The `hnsw_config.inline_storage` option for vector 'v' {problem}"
+        )
+        assert [w.message for w in client.get_collection(name).warnings or []] == [
+            warning["message"]
+        ]
+    # the collection-level setting counts as the vector's own does
+    if problem == "requires quantization to be enabled":
+        http.patch(
+            f"/collections/{name}", json={"quantization_config": {"scalar": {"type": "int8"}}}
+        )
+        assert "warnings" not in http.get(f"/collections/{name}").json()["result"]

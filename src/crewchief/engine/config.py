@@ -185,3 +185,27 @@ def edge_config(config: models.CollectionConfig) -> edge.EdgeConfig:
         ),
         wal_enabled=True,
     )
+
+
+def config_warnings(config: models.CollectionConfig) -> list[models.CollectionWarning] | None:
+    """Qdrant's warnings about a configuration (collection/src/config.rs `get_warnings`):
+    a vector's `hnsw_config.inline_storage` (its own, else the collection's) is ignored on a
+    multi-vector or without quantization (the vector's or the collection's).  None if none."""
+    out = []
+    for name, params in dense_vectors(config).items():
+        own = params.hnsw_config.inline_storage if params.hnsw_config else None
+        inline = config.hnsw_config.inline_storage if own is None else own
+        if not inline:
+            continue
+        if params.multivector_config is not None:
+            problem = "is not compatible with multivectors"
+        elif params.quantization_config is None and config.quantization_config is None:
+            problem = "requires quantization to be enabled"
+        else:
+            continue
+        message = (
+            f"The `hnsw_config.inline_storage` option for vector '{name}' {problem}. "
+            "This option will be ignored."
+        )
+        out.append(models.CollectionWarning(message=message))
+    return out or None

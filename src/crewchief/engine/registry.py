@@ -25,7 +25,7 @@ from qdrant_client import models
 from crewchief.core.aliases import now_iso
 from crewchief.engine.catalog import Catalog
 from crewchief.engine.collection import Collection
-from crewchief.engine.config import edge_config
+from crewchief.engine.config import config_warnings, edge_config
 from crewchief.engine.config_update import Change
 from crewchief.engine.convert.index_schema import client_payload_schema
 from crewchief.engine.datadir import DataDir
@@ -236,6 +236,7 @@ class Collections:
         return models.CollectionInfo(
             status=status,
             optimizer_status=optimizer,
+            warnings=config_warnings(col.config),
             indexed_vectors_count=indexed,
             points_count=points,
             segments_count=segments,
