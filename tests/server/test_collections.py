@@ -22,6 +22,7 @@ def test_create_get_list_exists_delete(client: QdrantClient, name: str) -> None:
     assert info.config.params.vectors.size == 8
     assert info.config.params.vectors.distance == models.Distance.DOT
     assert info.status == models.CollectionStatus.GREEN
+    assert info.update_queue == models.UpdateQueueInfo(length=0)  # applied before answering
     assert client.delete_collection(name) is True
     assert client.collection_exists(name) is False
     assert name not in [c.name for c in client.get_collections().collections]

@@ -242,6 +242,7 @@ class Collections:
             segments_count=segments,
             config=col.config,
             payload_schema=schema,
+            update_queue=models.UpdateQueueInfo(length=0),  # applied before answering: no queue
             created_at=self._catalog.collections[col.name].get("created_at"),
         )
 
