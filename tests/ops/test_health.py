@@ -119,3 +119,17 @@ def test_gather_reads_strict_mode(target: Target) -> None:
     target.client.update_collection("guarded", strict_mode_config=strict)
     rails = by(assess(gather(target)), "guard_rails", "guarded")
     assert rails.symptom == "strict mode on: max_query_limit=7" and rails.status == "green"
+
+
+def test_configuration_warnings_are_hints(target: Target) -> None:
+    """Qdrant's warnings about a collection's configuration (a setting it ignores) show as
+    green indicators with an action; none without warnings."""
+    inline = models.HnswConfigDiff(inline_storage=True)
+    params = models.VectorParams(size=8, distance=models.Distance.DOT, hnsw_config=inline)
+    target.client.create_collection("inline", vectors_config=params)
+    fill(target.client, "plain", n=5, dim=8)
+    rep = assess(gather(target))
+    (config,) = [i for i in rep.indicators if i.name == "config"]
+    assert config.subject == "inline" and config.status == "green"
+    assert "requires quantization to be enabled" in config.symptom
+    assert config.action and "PATCH /collections/inline" in config.action

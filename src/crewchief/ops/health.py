@@ -67,6 +67,7 @@ class CollectionFacts:
         return round(100.0 * min(self.indexed, total) / total, 1) if total else None
 
     strict_mode: dict[str, Any] | None = None  # the limits set, when strict mode is on
+    warnings: list[str] = field(default_factory=list)  # Qdrant's about the configuration
 
 
 @dataclass
@@ -144,6 +145,7 @@ def _collection_facts(target: Target, name: str) -> CollectionFacts:
         dense=list(dense),
         sparse=list(sparse),
         strict_mode=strict_limits(info.config),
+        warnings=[w.message for w in info.warnings or []],
     )
 
 
@@ -266,6 +268,12 @@ def _guard_rails_indicator(c: CollectionFacts) -> Indicator:
         )
     limits = ", ".join(f"{k}={v}" for k, v in sorted(c.strict_mode.items())) or "no limits set"
     return Indicator("guard_rails", c.name, GREEN, f"strict mode on: {limits}")
+
+
+def _config_indicators(c: CollectionFacts) -> list[Indicator]:
+    """Qdrant's warnings about the configuration: a setting it ignores (a hint, not a fault)."""
+    action = f"PATCH /collections/{c.name} so the setting applies, or leave it out"
+    return [Indicator("config", c.name, GREEN, w, action) for w in c.warnings]
 
 
 def _snapshot_indicator(c: CollectionFacts, now: datetime, policy: HealthPolicy) -> Indicator:
@@ -411,6 +419,7 @@ def assess(facts: TargetFacts, policy: HealthPolicy | None = None) -> HealthRepo
         else:
             indicators.append(_snapshot_indicator(c, facts.now, policy))
         indicators.append(_guard_rails_indicator(c))
+        indicators += _config_indicators(c)
     indicators += _alias_indicators(facts)
     if facts.backups is not None:
         indicators += _job_indicators(facts.backups)
