@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 import numpy as np
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from qdrant_client import QdrantClient, models
 
@@ -85,6 +86,24 @@ def test_telemetry_levels_and_requests(client: QdrantClient, http: httpx.Client,
     assert models.TelemetryData.model_validate(r0).requests is not None
     per = http.get("/telemetry", params={"per_collection": "true"}).json()["result"]
     assert name in per["requests"]["rest"]["per_collection_responses"]
+    assert "features" not in r0["app"]
+    assert r1["app"]["features"] == {
+        "debug": False,
+        "service_debug_feature": False,
+        "recovery_mode": False,
+        "gpu": False,
+        "rocksdb": False,
+        "staging": False,
+    }
+
+
+@pytest.mark.parametrize("route", ["/telemetry", "/metrics"])
+def test_anonymize_is_refused_not_ignored(http: httpx.Client, route: str) -> None:
+    """crewchief does not anonymize: asking for it is a 400, never the plain report."""
+    refused = http.get(route, params={"anonymize": "true"})
+    assert refused.status_code == 400
+    assert "anonymize=true is not supported" in refused.json()["status"]["error"]
+    assert http.get(route, params={"anonymize": "false"}).status_code == 200
 
 
 def test_standalone_cluster_answers(client: QdrantClient, http: httpx.Client, name: str) -> None:

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 import crewchief
 from crewchief.core.version import version_info
+from crewchief.errors import InvalidInput
 from crewchief.server.dispatch import call, engine_of
 from crewchief.server.envelope import ok, query_bool, query_int
 from crewchief.server.grpc import grpc_telemetry, render_grpc
@@ -22,6 +23,7 @@ from crewchief.server.telemetry import startup_iso
 from crewchief.server.telemetry import telemetry as build_telemetry
 
 VERSION = version_info().version
+_FEATURES = ("debug", "service_debug_feature", "recovery_mode", "gpu", "rocksdb", "staging")
 INSTANCE_ID = str(uuid.uuid4())
 STARTED = datetime.now(UTC)
 
@@ -42,9 +44,20 @@ async def readyz(request: Request) -> Response:
     return PlainTextResponse("all shards are ready")
 
 
+def _no_anonymize(request: Request) -> None:
+    """Qdrant's `anonymize=true` hashes names and rounds counts field by field; crewchief
+    does not, and a privacy option must not be accepted and ignored: it is refused."""
+    if query_bool(request, "anonymize", False):
+        raise InvalidInput(
+            "Bad request: anonymize=true is not supported: crewchief serve does not "
+            "anonymize its telemetry and metrics",
+            hint="Leave anonymize out: the answer names collections and counts their points",
+        )
+
+
 async def metrics(request: Request) -> Response:
     per_collection = query_bool(request, "per_collection", False)
-    query_bool(request, "anonymize", False)  # collection names are all we could hide
+    _no_anonymize(request)
     query_int(request, "timeout")
     repo_url = getattr(request.app.state, "repo_url", None)
     state = await run_in_threadpool(collect_server_state, engine_of(request), repo_url)
@@ -62,10 +75,12 @@ async def metrics(request: Request) -> Response:
 async def telemetry(request: Request) -> Response:
     level = query_int(request, "details_level", minimum=0) or 0
     per_collection = query_bool(request, "per_collection", False)
-    query_bool(request, "anonymize", False)
+    _no_anonymize(request)
     query_int(request, "timeout")
     engine = engine_of(request)
-    app = {"name": "crewchief", "version": VERSION, "startup": startup_iso(STARTED)}
+    app: dict = {"name": "crewchief", "version": VERSION, "startup": startup_iso(STARTED)}
+    if level >= 1:  # Qdrant's build features: none of them is in crewchief
+        app["features"] = dict.fromkeys(_FEATURES, False)
     data = await call(
         build_telemetry,
         engine,
