@@ -29,10 +29,10 @@ class BuildRecord:
 
 def replay(shard: edge.EdgeShard, log: OpLog) -> None:
     """A build's writes, in order, on the new generation.  A write the live shard refused
-    may have been applied in part, and Edge's part depends on the segments (measured: a
-    batch with one bad point kept the points on both sides of it on an unindexed shard,
-    only the one before it on a built one): no replay repeats it, so the build is
-    discarded and the live generation, which holds what the write left, stays."""
+    may have been applied in part, and Edge's part varies (seen: a batch with one bad
+    point kept the points on both sides of it, or none, on an unindexed shard, and only the
+    one before it on a built one): no replay repeats it, so the build is discarded and the
+    live generation, which holds what the write left, stays."""
     for op, applied in log:
         if not applied:
             raise EngineFailure(
