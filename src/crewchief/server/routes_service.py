@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
@@ -78,7 +79,7 @@ async def telemetry(request: Request) -> Response:
     _no_anonymize(request)
     query_int(request, "timeout")
     engine = engine_of(request)
-    app: dict = {"name": "crewchief", "version": VERSION, "startup": startup_iso(STARTED)}
+    app: dict[str, Any] = {"name": "crewchief", "version": VERSION, "startup": startup_iso(STARTED)}
     if level >= 1:  # Qdrant's build features: none of them is in crewchief
         app["features"] = dict.fromkeys(_FEATURES, False)
     data = await call(

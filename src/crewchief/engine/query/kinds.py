@@ -46,7 +46,7 @@ def as_query(query: Any) -> Any:
     if isinstance(query, np.ndarray):
         query = query.tolist()
     if type(query) is list:  # a vector or a multi-vector: the common case, checked first
-        return constructed(models.NearestQuery, {"nearest": query, "mmr": None}, _NEAREST_SET)
+        return nearest_query(query)
     if isinstance(query, dict):
         try:
             query = _QUERY.validate_python(query)
@@ -67,7 +67,12 @@ def as_query(query: Any) -> Any:
         )
     if isinstance(query, models.BaseModel) and not isinstance(query, models.SparseVector):
         return query
-    return constructed(models.NearestQuery, {"nearest": query, "mmr": None}, _NEAREST_SET)
+    return nearest_query(query)
+
+
+def nearest_query(nearest: Any) -> models.NearestQuery:
+    """A NearestQuery without MMR of an input already read (a vector or a point id)."""
+    return constructed(models.NearestQuery, {"nearest": nearest, "mmr": None}, _NEAREST_SET)
 
 
 def is_point_id(v: Any) -> bool:

@@ -24,7 +24,7 @@ import qdrant_edge as edge
 from qdrant_client import models
 
 from crewchief.engine.convert.vectors import SPARSE, VectorSizes
-from crewchief.engine.query.kinds import mmr_settings
+from crewchief.engine.query.kinds import mmr_settings, nearest_query
 from crewchief.engine.query.stage import Stage
 
 
@@ -70,7 +70,7 @@ def plan(top: Stage, sizes: VectorSizes) -> SparseMmr | None:
     if sizes.kind(top.using) != SPARSE:
         return None
     lambda_, pool = mmr_settings(q.mmr, top.limit)
-    nearest = models.NearestQuery.model_construct(nearest=q.nearest, mmr=None)
+    nearest = nearest_query(q.nearest)
     return SparseMmr(dataclasses.replace(top, query=nearest, limit=pool), lambda_, top.limit)
 
 
