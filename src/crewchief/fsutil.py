@@ -94,6 +94,17 @@ def sparse_copy(src: Path, dst: Path) -> None:
         )
 
 
+def wait_until_absent(folder: Path, pattern: str, timeout: float = 10.0) -> bool:
+    """Wait until nothing in `folder` matches `pattern` (a file another thread is still
+    making, then renames); False if something still does after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while any(folder.glob(pattern)):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

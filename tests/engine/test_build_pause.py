@@ -100,3 +100,21 @@ def test_a_write_refused_during_a_build_discards_the_build(
         assert sorted(r.id for r in engine.retrieve("c", ids)) == seen["live"]
     finally:
         engine.close()
+
+
+def test_a_copy_waits_for_the_wal_segment_edge_is_still_preallocating(tmp_path: Path) -> None:
+    """Edge's WAL allocator makes its next segment as `tmp-open-N` and renames it: a copy of
+    the held-still folder waits until no such file is left (or cp finds it gone)."""
+    from crewchief.engine.collection import WAL_TMP
+    from crewchief.fsutil import wait_until_absent
+
+    wal = tmp_path / "wal"
+    wal.mkdir()
+    (wal / "tmp-open-2").write_bytes(b"\0" * 64)
+    timer = threading.Timer(0.1, lambda: (wal / "tmp-open-2").rename(wal / "open-2"))
+    timer.start()
+    assert wait_until_absent(wal, WAL_TMP)
+    assert sorted(p.name for p in wal.iterdir()) == ["open-2"]
+    timer.join()
+    (wal / "tmp-open-3").write_bytes(b"")
+    assert wait_until_absent(wal, WAL_TMP, timeout=0.05) is False  # never renamed: gives up

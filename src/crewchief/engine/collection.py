@@ -53,10 +53,13 @@ from crewchief.engine.build_log import (
 )
 from crewchief.engine.config import edge_config, vector_sizes
 from crewchief.errors import EngineFailure, InvalidInput
-from crewchief.fsutil import atomic_write_bytes, remove_tree, sparse_copy
+from crewchief.fsutil import atomic_write_bytes, remove_tree, sparse_copy, wait_until_absent
 
 T = TypeVar("T")
 CURRENT = "CURRENT"  # the file naming the live generation
+# a WAL segment Edge's allocator thread is still preallocating (renamed when done): a copy
+# of a held-still shard folder waits for it, or cp finds it gone ("cannot stat")
+WAL_TMP = "tmp-*"
 
 
 def _generation(number: int) -> str:
@@ -208,6 +211,7 @@ class Collection:
             self._live().flush()
             self._paused = True
         try:
+            wait_until_absent(self.shard_dir / "wal", WAL_TMP)
             yield self.shard_dir
         finally:
             with self._lock:
@@ -350,6 +354,7 @@ class Collection:
             self._live().flush()
             self._paused = True
         try:  # writes wait for the copy, reads go on
+            wait_until_absent(self.shard_dir / "wal", WAL_TMP)
             sparse_copy(self.shard_dir, source or target)
             if fresh is not None:
                 edge.EdgeShard.create(str(target), fresh).close()
