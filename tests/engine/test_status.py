@@ -93,6 +93,31 @@ def test_automatic_policy_indexes_past_the_threshold(engine: Engine) -> None:
     assert (engine.get_collection("auto").indexed_vectors_count or 0) >= 3000
 
 
+def test_hybrid_collection_indexes_its_dense_vectors(tmp_path: Path) -> None:
+    """The shard counts sparse vectors as indexed as they are written: a dense + sparse
+    collection past the threshold is grey until its dense vectors are built, then indexed."""
+    sparse = models.SparseVector(indices=[1, 5], values=[0.3, 0.2])
+    data = embedding_like(2000, 32, rank=8, seed=4)
+    points = [
+        models.PointStruct(id=i, vector={"d": v.tolist(), "s": sparse}) for i, v in enumerate(data)
+    ]
+    with Engine(tmp_path / "d", auto_optimize=False) as engine:
+        engine.create_collection(
+            "h",
+            vectors_config={"d": models.VectorParams(size=32, distance=models.Distance.COSINE)},
+            sparse_vectors_config={"s": models.SparseVectorParams()},
+            optimizers_config=SMALL_THRESHOLD,
+        )
+        engine.upsert("h", points)
+        info = engine.get_collection("h")
+        assert info.indexed_vectors_count == 2000  # the sparse ones alone
+        assert info.status == models.CollectionStatus.GREY
+    with Engine(tmp_path / "d") as engine:  # the automatic policy builds it on the next write
+        engine.upsert("h", points[:1])
+        wait_until(lambda: engine.get_collection("h").status == models.CollectionStatus.GREEN)
+        assert engine.get_collection("h").indexed_vectors_count == 4000
+
+
 def test_reopened_unindexed_collection_is_grey(tmp_path: Path) -> None:
     with Engine(tmp_path / "d", auto_optimize=False) as engine:
         fill(engine, "c", n=2000, dim=16, optimizers_config=SMALL_THRESHOLD)

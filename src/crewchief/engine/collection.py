@@ -303,7 +303,8 @@ class Collection:
 
     def _index_due(self, points: int, indexed: int) -> bool:
         threshold_kb = self.config.optimizer_config.indexing_threshold
-        return index_due(points, indexed, self.sizes, threshold_kb, self._unindexed_floor)
+        s = self.sizes
+        return index_due(points, indexed, s, len(s.sparse), threshold_kb, self._unindexed_floor)
 
     def _vacuum_due(self, points: int) -> bool:
         """Dead point versions counted since the last build or open (older ones are not known)."""
@@ -421,7 +422,8 @@ class Collection:
         try:
             # What the build left unindexed (writes made meanwhile are new: not counted)
             info = new.info()
-            unindexed = info.points_count * len(self.sizes) - info.indexed_vectors_count
+            per_point = len(self.sizes) + len(self.sizes.sparse)  # sparse: indexed as written
+            unindexed = info.points_count * per_point - info.indexed_vectors_count
             self._unindexed_floor = max(0, unindexed)
             # Catch up with the build's writes outside the lock, a batch at a time
             for _round in range(CATCH_UP_ROUNDS):
