@@ -21,7 +21,8 @@ from crewchief.engine.convert.vectors import as_sizes, check_vector_name
 from crewchief.engine.query import mmr as sparse_mmr
 from crewchief.engine.query import prefetch as prefetch_tree
 from crewchief.engine.query import request as query_request
-from crewchief.engine.query.resolve import Resolved, lookup_collections, wanted
+from crewchief.engine.query.params import check_indexed_only
+from crewchief.engine.query.resolve import Resolved, lookup_collections, stages, wanted
 from crewchief.engine.query.stage import Stage
 from crewchief.engine.registry import Collections
 from crewchief.engine.search.requests import OFFSET_WITH_ORDER_BY, edge_order_by, edge_refusals
@@ -116,6 +117,7 @@ class QueryAPI:
             prefetch_tree.check_limit(limit, "limit")
             col = self._collections.get(collection_name)
             strict.query(col, query, using, prefetch, query_filter, search_params, limit, kwargs)
+            check_indexed_only(col, [search_params])
             request = query_request.plain_request(
                 col.sizes, vector, using, query_filter, search_params, score_threshold, limit,
                 offset, with_payload, with_vectors,
@@ -191,6 +193,7 @@ class QueryAPI:
         """The edge request, with the points the query names read first (one retrieve per
         collection, `lookup_from` ones from theirs), and what turns the edge's answer into
         the request's (an MMR over a sparse vector is selected here: query/mmr.py)."""
+        check_indexed_only(col, [stage.params for stage in stages(top)])
         resolved = Resolved()
         for key, (ids, names) in wanted(top, collection_name).items():
             source = col if key is None else self._lookup_collection(key)
