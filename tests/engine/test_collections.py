@@ -171,6 +171,14 @@ def test_unsupported_features_are_refused_clearly(engine: Engine) -> None:
             vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
             shard_number=3,
         )
+    # Qdrant would hide the points of large unindexed segments: not stored and ignored
+    with pytest.raises(InvalidInput, match="prevent_unoptimized` cannot be applied") as err:
+        engine.create_collection(
+            "s",
+            vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
+            optimizers_config=models.OptimizersConfigDiff(prevent_unoptimized=True),
+        )
+    assert err.value.hint
     assert not engine.collection_exists("s")
 
 

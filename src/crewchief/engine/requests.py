@@ -57,6 +57,13 @@ def collection_config(
             hint="For sharding and replication use a Qdrant cluster (--target http://...)",
         )
     config = build_config(**options)
+    if config.optimizer_config.prevent_unoptimized:
+        raise InvalidInput(
+            "`optimizer_config.prevent_unoptimized` cannot be applied on the embedded engine: "
+            "it builds indexes in the background and answers every point meanwhile, where "
+            "Qdrant would hide the points of large unindexed segments until they are indexed",
+            hint="Leave it out (false), or use a Qdrant server (--target http://...)",
+        )
     with edge_values("create_collection"):
         edge_config(config)  # what the shard will refuse, refused before anything exists
     return config
