@@ -163,3 +163,21 @@ def test_failed_load_is_red_and_the_rest_serve(
         engine.recover_snapshot("broken", str(engine.snapshot_file("broken", snap.name)))
         assert engine.get_collection("broken").status == models.CollectionStatus.GREEN
         assert engine.count("broken").count == 20
+
+
+def test_no_optimization_threads_means_no_automatic_build(tmp_path: Path) -> None:
+    """`max_optimization_threads: 0` is Qdrant's "optimizations off": grey, until asked."""
+    off = models.OptimizersConfigDiff(indexing_threshold=10, max_optimization_threads=0)
+    with Engine(tmp_path / "d") as engine:
+        fill(engine, "c", n=3000, dim=16, optimizers_config=off)
+        time.sleep(0.5)
+        info = engine.get_collection("c")
+        assert (info.status, info.indexed_vectors_count) == (models.CollectionStatus.GREY, 0)
+        assert engine.collection("c").last_build is None
+        assert engine.optimize("c") is True  # an explicit build still runs
+        assert engine.get_collection("c").status == models.CollectionStatus.GREEN
+    with Engine(tmp_path / "d") as engine:  # and so it stays after a reopen
+        fill_more = [models.PointStruct(id=10_000 + i, vector=[1.0] * 16) for i in range(3000)]
+        engine.upsert("c", fill_more)
+        time.sleep(0.5)
+        assert engine.get_collection("c").status == models.CollectionStatus.GREY

@@ -51,7 +51,9 @@ class Collections:
                 self._redo(col, meta["pending"])
 
     def _adopt(self, col: Collection) -> None:
-        col.auto_optimize = self.auto_optimize
+        # `max_optimization_threads: 0` is Qdrant's "no optimizations": no automatic builds
+        threads = col.config.optimizer_config.max_optimization_threads
+        col.auto_optimize = self.auto_optimize and threads != 0
         self._live[col.name] = col
 
     def get(self, name: str) -> Collection:
