@@ -29,17 +29,17 @@ def index_due(
     points: int,
     indexed: int,
     sizes: Mapping[str, int],
-    sparse: int,
+    per_point: int,
     threshold_kb: int | None,
     floor: int,
 ) -> bool:
     """A build is worth it: the unindexed dense vectors (of `sizes`: name -> dimension) reach
-    the threshold and are more than `floor` (those the last build could not index).  The
-    shard counts its `sparse` vectors as indexed as they are written, so they count in
-    the vectors a point has."""
+    the threshold and are more than `floor` (those the last build could not index).
+    `per_point` counts every vector a point can have, sparse ones too: the shard counts
+    those as indexed as they are written."""
     if not threshold_kb or not sizes:  # no dense vector (sparse only): nothing to index
         return False
-    unindexed = unindexed_vectors(points, len(sizes) + sparse, indexed)
+    unindexed = unindexed_vectors(points, per_point, indexed)
     dim = sum(sizes.values()) / len(sizes)
     return unindexed > floor and over_indexing_threshold(unindexed, dim, threshold_kb)
 

@@ -304,7 +304,7 @@ class Collection:
     def _index_due(self, points: int, indexed: int) -> bool:
         threshold_kb = self.config.optimizer_config.indexing_threshold
         s = self.sizes
-        return index_due(points, indexed, s, len(s.sparse), threshold_kb, self._unindexed_floor)
+        return index_due(points, indexed, s, s.per_point, threshold_kb, self._unindexed_floor)
 
     def _vacuum_due(self, points: int) -> bool:
         """Dead point versions counted since the last build or open (older ones are not known)."""
@@ -422,8 +422,7 @@ class Collection:
         try:
             # What the build left unindexed (writes made meanwhile are new: not counted)
             info = new.info()
-            per_point = len(self.sizes) + len(self.sizes.sparse)  # sparse: indexed as written
-            unindexed = info.points_count * per_point - info.indexed_vectors_count
+            unindexed = info.points_count * self.sizes.per_point - info.indexed_vectors_count
             self._unindexed_floor = max(0, unindexed)
             # Catch up with the build's writes outside the lock, a batch at a time
             for _round in range(CATCH_UP_ROUNDS):

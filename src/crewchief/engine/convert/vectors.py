@@ -54,6 +54,12 @@ class VectorSizes(dict[str, int]):
     def names(self) -> list[str]:
         return [*self, *sorted(self.sparse)]
 
+    @property
+    def per_point(self) -> int:
+        """The vectors a point can have, as the shard's `indexed_vectors_count` counts them:
+        its sparse ones are indexed as they are written."""
+        return len(self) + len(self.sparse)
+
 
 def as_sizes(sizes: Mapping[str, int]) -> VectorSizes:
     """A plain {name: size} map (dense vectors only) as VectorSizes."""

@@ -68,7 +68,7 @@ def check_indexed_only(col: Any, params: Iterable[Any]) -> None:
         return
     sizes = col.sizes
     points, indexed, _segments, _schema = col.counts()
-    unindexed = unindexed_vectors(points, len(sizes) + len(sizes.sparse), indexed)
+    unindexed = unindexed_vectors(points, sizes.per_point, indexed)
     bound_kb = unindexed * max(sizes.values(), default=0) * 4 / 1024
     if unindexed == 0 or (not sizes.multi and bound_kb <= min(cut, EDGE_INDEXED_ONLY_KB)):
         return
